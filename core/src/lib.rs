@@ -1,0 +1,8 @@
+//! Momentum core: pure logic shared by the widget and the reference backend.
+pub mod embed;
+
+pub mod api;
+pub mod money;
+pub mod offer;
+pub mod quote;
+pub mod tax;
