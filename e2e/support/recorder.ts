@@ -1,0 +1,24 @@
+// Init script: records every momentum:* event and every CSP violation on the page, for tests to
+// read with expect.poll. The event names are the documented ones (README, "Events").
+export const EVENT_NAMES = ['ready', 'error'] as const;
+
+export type RecordedEvent = { type: string; detail: any; target: string };
+
+export function installRecorder(names: readonly string[]) {
+  const w = window as any;
+  w.__momentumEvents = [];
+  w.__cspViolations = [];
+  for (const name of names) {
+    document.addEventListener(`momentum:${name}`, (event: Event) => {
+      const detail = (event as CustomEvent).detail;
+      w.__momentumEvents.push({
+        type: event.type,
+        detail: detail === undefined ? null : JSON.parse(JSON.stringify(detail)),
+        target: (event.target as Element).tagName?.toLowerCase() ?? '#document',
+      });
+    });
+  }
+  document.addEventListener('securitypolicyviolation', (e) =>
+    w.__cspViolations.push({ directive: e.violatedDirective, blocked: e.blockedURI }),
+  );
+}

@@ -1,0 +1,43 @@
+// Serves the host-page fixtures in e2e/fixtures on HOST_ORIGIN. {{BUNDLE}}, {{API}} and {{NONCE}}
+// in a fixture are filled in per request; pages listed in POLICIES get that Content-Security-Policy.
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join, basename } from 'node:path';
+
+const API = process.env.MOMENTUM_API_ORIGIN ?? 'http://127.0.0.1:4510';
+const HOST = new URL(process.env.MOMENTUM_HOST_ORIGIN ?? 'http://127.0.0.1:4511');
+const dir = join(import.meta.dirname, '..', 'fixtures');
+
+// The policy a careful creator's site sends: no inline script without a nonce, no inline styles,
+// no eval; WebAssembly allowed ('wasm-unsafe-eval') or, in the second page, not.
+const strict = (nonce, wasm) =>
+  [
+    "default-src 'self'",
+    `script-src 'self' ${API} 'nonce-${nonce}'${wasm ? " 'wasm-unsafe-eval'" : ''}`,
+    "style-src 'self'",
+    `connect-src 'self' ${API}`,
+    "img-src 'self'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ');
+const POLICIES = {
+  'csp-strict.html': (nonce) => strict(nonce, true),
+  'csp-no-wasm.html': (nonce) => strict(nonce, false),
+};
+
+createServer(async (req, res) => {
+  const name = basename(new URL(req.url, HOST).pathname) || 'plain.html';
+  try {
+    const nonce = randomBytes(16).toString('base64');
+    const page = (await readFile(join(dir, name), 'utf8'))
+      .replaceAll('{{BUNDLE}}', `${API}/momentum.js`)
+      .replaceAll('{{API}}', API)
+      .replaceAll('{{NONCE}}', nonce);
+    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+    if (POLICIES[name]) headers['content-security-policy'] = POLICIES[name](nonce);
+    res.writeHead(200, headers).end(page);
+  } catch {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('no such fixture');
+  }
+}).listen(Number(HOST.port), HOST.hostname);

@@ -1,0 +1,38 @@
+//! Momentum widget: the checkout a creator embeds with one script tag, compiled to WebAssembly.
+//!
+//! The loader (`loader.js`) defines `<momentum-checkout>`, attaches its shadow root and calls
+//! [`mount`]; everything the shopper sees is rendered here. Pure logic lives in `momentum-core`.
+#![cfg(target_arch = "wasm32")]
+
+mod api_client;
+mod host;
+mod js;
+mod money;
+mod offer;
+mod ui;
+
+use host::Host;
+use momentum_core::embed::{safe_fallback, EmbedConfig};
+use wasm_bindgen::prelude::*;
+
+/// Mounts one independent widget for `element` (a `<momentum-checkout>`) into `root`, a container
+/// inside the element's shadow root. Bad settings render an error in the widget's place and emit
+/// `momentum:error`; nothing is thrown into the host page.
+#[wasm_bindgen]
+pub fn mount(element: web_sys::HtmlElement, root: web_sys::HtmlElement) {
+    #[cfg(feature = "debug")]
+    console_error_panic_hook::set_once();
+    let host = Host::new(element);
+    let config = EmbedConfig::parse(|name| host.attribute(name));
+    if let Err(error) = &config {
+        host.report_error("config_invalid", &error.to_string(), Some(error.field));
+    }
+    let fallback = safe_fallback(host.attribute("fallback"));
+    // The view owns everything the widget needs; the handle lives as long as the page.
+    std::mem::forget(leptos::mount::mount_to(root, move || {
+        leptos::view! { <ui::widget::Widget host config fallback/> }
+    }));
+}
+
+#[cfg(test)]
+mod smoke_tests;

@@ -1,0 +1,147 @@
+// Momentum loader: the one file a creator's page loads (bundled with wasm-bindgen's glue by xtask).
+// It owns the host-page boundary that only JavaScript can own: finding its own <script> tag,
+// replaying the command queue, defining <momentum-checkout>, attaching the shadow root, and showing
+// a plain link to the creator's fallback checkout when WebAssembly cannot run.
+import init, { mount } from 'momentum-glue';
+import css from 'momentum-style';
+
+const TAG = 'momentum-checkout';
+const SETTINGS = ['offer', 'api', 'fallback', 'locale'];
+const w = window;
+const doc = document;
+const here = stripQuery(import.meta.url);
+
+function stripQuery(url) {
+  return url.split(/[?#]/)[0];
+}
+
+// Events are namespaced, bubble out of the shadow root, and never carry a payment token.
+function emit(target, name, detail) {
+  target.dispatchEvent(new CustomEvent('momentum:' + name, { bubbles: true, composed: true, detail }));
+}
+
+function fail(el, code, message) {
+  console.error('[momentum] ' + message);
+  const root = el.momentumRoot;
+  const box = doc.createElement('div');
+  box.className = 'm-card m-error';
+  box.setAttribute('role', 'alert');
+  const title = doc.createElement('p');
+  title.className = 'm-error-title';
+  title.textContent = 'This checkout can’t load here.';
+  const detail = doc.createElement('p');
+  detail.className = 'm-error-detail';
+  detail.textContent = message;
+  box.append(title, detail);
+  const href = el.getAttribute('fallback');
+  if (href && /^https?:\/\//i.test(href)) {
+    const link = doc.createElement('a');
+    link.className = 'm-button';
+    link.href = href;
+    link.textContent = 'Continue to checkout';
+    box.append(link);
+  }
+  root.replaceChildren(box);
+  emit(el, 'error', { code, message });
+}
+
+function start() {
+  const sheet = new CSSStyleSheet();
+  // Constructed stylesheets are not inline styles: they work under a CSP without 'unsafe-inline'.
+  sheet.replaceSync(css);
+  let failure = null;
+  const ready = init({ module_or_path: new URL('momentum_bg.wasm', import.meta.url) }).then(
+    () => true,
+    (err) => {
+      failure = 'WebAssembly could not start (' + ((err && err.message) || err) + ').';
+      return false;
+    },
+  );
+
+  class MomentumCheckout extends HTMLElement {
+    connectedCallback() {
+      // Moving the element around the page must not mount a second widget into it.
+      if (this.momentumRoot) return;
+      const shadow = this.shadowRoot || this.attachShadow({ mode: 'open' });
+      shadow.adoptedStyleSheets = [sheet];
+      const root = doc.createElement('div');
+      root.className = 'm-root';
+      shadow.replaceChildren(root);
+      this.momentumRoot = root;
+      if (this.momentumError) return fail(this, 'target_missing', this.momentumError);
+      ready.then((ok) => {
+        if (!ok) return fail(this, 'wasm_unavailable', failure);
+        try {
+          mount(this, root);
+        } catch (err) {
+          fail(this, 'mount_failed', String((err && err.message) || err));
+        }
+      });
+    }
+  }
+  if (!customElements.get(TAG)) customElements.define(TAG, MomentumCheckout);
+
+  function create(settings, place) {
+    const el = doc.createElement(TAG);
+    for (const name of SETTINGS) {
+      if (settings[name] != null) el.setAttribute(name, String(settings[name]));
+    }
+    place(el);
+    return el;
+  }
+
+  // A script tag mounts one widget right after itself, or into data-target; once, ever.
+  function mountTag(script) {
+    if (script.momentumMounted) return;
+    script.momentumMounted = true;
+    const data = script.dataset;
+    if (!SETTINGS.some((name) => name in data) && !data.target) return; // a loader-only tag
+    const target = data.target && doc.querySelector(data.target);
+    const el = create(data, (e) => (target ? target.append(e) : script.after(e)));
+    if (data.target && !target) {
+      el.momentumError = 'data-target: no element matches "' + data.target + '".';
+      el.connectedCallback();
+    }
+  }
+
+  function scan() {
+    for (const script of doc.querySelectorAll('script[src]')) {
+      if (stripQuery(script.src) === here || script.src === import.meta.url) mountTag(script);
+    }
+  }
+
+  const handlers = {
+    mount(target, settings) {
+      const parent = typeof target === 'string' ? doc.querySelector(target) : target;
+      if (!parent || !parent.append) throw new Error('mount: no element matches ' + String(target));
+      return create(settings || {}, (e) => parent.append(e));
+    },
+    on(name, handler) {
+      doc.addEventListener('momentum:' + name, (event) => handler(event.detail, event));
+    },
+  };
+
+  // Calls made before load were queued by the stub; replay them in order, then run new ones directly.
+  function api(command, ...args) {
+    try {
+      const handler = handlers[command];
+      if (!handler) throw new Error('unknown command "' + command + '"');
+      return handler(...args);
+    } catch (err) {
+      console.error('[momentum] ' + err.message);
+      emit(doc, 'error', { code: 'bad_command', message: err.message });
+    }
+  }
+  const queued = (w.Momentum && w.Momentum.q) || [];
+  w.Momentum = api;
+  api.loaded = true;
+  for (const args of queued) api(...args);
+
+  registry.scan = scan;
+  scan();
+}
+
+// A second copy of this file (same page, another URL such as ?v=2) defers to the first.
+const registry = w.__momentum || (w.__momentum = {});
+if (registry.scan) registry.scan();
+else start();

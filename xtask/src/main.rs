@@ -1,0 +1,153 @@
+//! `cargo xtask demo` runs the demo; `cargo xtask test` runs every test. Both install what the
+//! project needs on a fresh machine and skip what is already there.
+
+mod bundle;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  demo [--port N]   build the widget (release) and serve the demo on http://127.0.0.1:8080
+  test              run every test: fmt, clippy, host tests, wasm tests, size budget, benchmark, Playwright
+  build             build the release bundle into dist/ and print its sizes";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(),
+        Some("build") => tools::ensure_build_tools().and_then(|_| bundle::build().map(drop)),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs `command` in the workspace root with node_modules/.bin first on PATH; fails on non-zero.
+pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    run_with(program, args, &[])
+}
+
+pub fn run_with(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let line = format!("{program} {}", args.join(" "));
+    println!("\n==> {line}");
+    let status = command(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .status()
+        .map_err(|e| format!("could not start `{line}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{line}` failed ({status})"))
+    }
+}
+
+/// A command with the project's environment: node_modules/.bin and cargo's bin dir on PATH.
+pub fn command(program: &str) -> Command {
+    let root = root();
+    let mut path = vec![root.join("node_modules/.bin"), tools::cargo_bin_dir()];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let mut command = Command::new(program);
+    command
+        .current_dir(&root)
+        .env("PATH", std::env::join_paths(path).unwrap_or_default());
+    command
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    let port = match args {
+        [] => "8080".to_owned(),
+        [flag, port] if flag == "--port" && port.parse::<u16>().is_ok() => port.clone(),
+        _ => {
+            return Err(format!(
+                "demo: expected `--port N`, got {args:?}\n\n{USAGE}"
+            ))
+        }
+    };
+    tools::ensure_build_tools()?;
+    bundle::build()?;
+    run(
+        "cargo",
+        &["build", "--profile", "host", "-p", "momentum-server"],
+    )?;
+    let db = root().join("target/demo.sqlite");
+    let addr = format!("127.0.0.1:{port}");
+    println!(
+        "\nMomentum demo: http://{addr}/  (Ctrl-C to stop; orders are kept in {})",
+        db.display()
+    );
+    run(
+        "target/host/momentum-server",
+        &[
+            "--addr",
+            &addr,
+            "--db",
+            &db.to_string_lossy(),
+            "--static-dir",
+            "dist",
+        ],
+    )
+}
+
+fn test() -> Result<(), String> {
+    tools::ensure_build_tools()?;
+    tools::ensure_browser()?;
+    let wasm = "wasm32-unknown-unknown";
+    run("cargo", &["fmt", "--all", "--check"])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "momentum",
+            "--target",
+            wasm,
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    run("cargo", &["test", "--workspace"])?;
+    run("cargo", &["test", "-p", "momentum", "--target", wasm])?;
+    bundle::build()?;
+    run(
+        "cargo",
+        &["bench", "--profile", "host", "-p", "momentum-server"],
+    )?;
+    run("cargo", &["build", "-p", "momentum-server"])?;
+    run_with(
+        "npx",
+        &["playwright", "test", "--config", "e2e/playwright.config.ts"],
+        &[("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")],
+    )
+}
