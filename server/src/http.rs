@@ -1,0 +1,428 @@
+//! The HTTP layer: routes, JSON extraction with field-named errors, CORS, static files, and the
+//! test gateway's tokenization endpoint and 3-D Secure challenge page.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::handler::HandlerWithoutStateExt;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use momentum_core::api::*;
+use momentum_core::money::{Currency, Money};
+use momentum_core::offer::OfferConfig;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::{Reply, Service};
+use crate::test_gateway::{validate_card, TestGateway};
+use crate::util::now_secs;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Shared state of the handlers.
+pub struct AppState {
+    /// The API logic.
+    pub service: Arc<Service>,
+    /// The test gateway (tokenization and challenge pages).
+    pub test_gateway: Arc<TestGateway>,
+}
+
+type St = State<Arc<AppState>>;
+
+/// Runs blocking service code on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        eprintln!("momentum-server: request task failed: {e}");
+        ApiError::internal()
+    })?
+}
+
+fn json_response<T: Serialize>(status: StatusCode, v: &T) -> Response {
+    match serde_json::to_vec(v) {
+        Ok(body) => (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
+        Err(_) => ApiError::internal().into_response(),
+    }
+}
+
+fn reply(r: Reply) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+    let mut res = (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], r.body).into_response();
+    if r.replayed {
+        res.headers_mut().insert(HeaderName::from_static(REPLAYED_HEADER), HeaderValue::from_static("true"));
+    }
+    res
+}
+
+fn result<T: Serialize>(r: ApiResult<T>) -> Response {
+    match r {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => e.into_response(),
+    }
+}
+
+// ------------------------------------------------------------------------ extractors
+
+/// Strips serde_json's " at line L column C" suffix.
+fn clean(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn backticked(msg: &str) -> Option<&str> {
+    let start = msg.find('`')? + 1;
+    let len = msg[start..].find('`')?;
+    Some(&msg[start..start + len])
+}
+
+/// Parses a JSON body into `T`, naming the field of any error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.inner();
+        let msg = clean(&inner.to_string());
+        if !inner.is_data() {
+            return ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {msg}"));
+        }
+        // serde_path_to_error already ends the path with an unknown field's name; a missing
+        // field's path ends at its parent.
+        let join = |name: &str| {
+            if path == "." || path == name {
+                name.to_string()
+            } else if path.ends_with(&format!(".{name}")) {
+                path.clone()
+            } else {
+                format!("{path}.{name}")
+            }
+        };
+        if msg.starts_with("unknown field") {
+            let name = backticked(&msg).unwrap_or("?");
+            ApiError::field("unknown_field", join(name), msg.clone())
+        } else if msg.starts_with("missing field") {
+            let name = backticked(&msg).unwrap_or("?");
+            ApiError::field("missing_field", join(name), msg.clone())
+        } else if path == "." {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", msg)
+        } else {
+            ApiError::field("invalid_field", path, msg)
+        }
+    })?;
+    de.end().map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {}", clean(&e.to_string()))))?;
+    Ok(value)
+}
+
+/// A JSON body with the API's error shape for every rejection.
+pub struct ApiJson<T>(pub T);
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false)
+}
+
+async fn body_bytes(req: Request) -> ApiResult<Bytes> {
+    Bytes::from_request(req, &()).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body must be at most {MAX_BODY_BYTES} bytes"))
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the body could not be read")
+        }
+    })
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json"));
+        }
+        let bytes = body_bytes(req).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Path parameters, with a JSON 404 for anything undecodable.
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| PathParams(t))
+            .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource"))
+    }
+}
+
+/// `Authorization: Bearer <token>`.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers.get(IDEMPOTENCY_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+// ------------------------------------------------------------------------ handlers
+
+async fn health() -> Response {
+    json_response(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+}
+
+async fn not_found() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this resource").into_response()
+}
+
+async fn get_offer(State(s): St, PathParams(id): PathParams<String>) -> Response {
+    result(blocking(move || s.service.offer(&id)).await)
+}
+
+async fn put_offer(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap, ApiJson(offer): ApiJson<OfferConfig>) -> Response {
+    let auth = bearer(&headers);
+    result(blocking(move || s.service.put_offer(&id, auth.as_deref(), offer)).await)
+}
+
+async fn quote(State(s): St, ApiJson(req): ApiJson<QuoteRequest>) -> Response {
+    result(blocking(move || s.service.quote(&req)).await)
+}
+
+async fn create_order(State(s): St, headers: HeaderMap, ApiJson(req): ApiJson<CreateOrderRequest>) -> Response {
+    let key = idempotency_key(&headers);
+    match blocking(move || s.service.create_order(key.as_deref(), &req)).await {
+        Ok(r) => reply(r),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn get_order(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap) -> Response {
+    let auth = bearer(&headers);
+    result(blocking(move || s.service.order(&id, auth.as_deref())).await)
+}
+
+async fn addon(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap, ApiJson(req): ApiJson<AddonRequest>) -> Response {
+    let auth = bearer(&headers);
+    let key = idempotency_key(&headers);
+    match blocking(move || s.service.addon(&id, auth.as_deref(), key.as_deref(), &req)).await {
+        Ok(r) => reply(r),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn decline(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap, ApiJson(req): ApiJson<DeclineOfferRequest>) -> Response {
+    let auth = bearer(&headers);
+    result(blocking(move || s.service.decline(&id, auth.as_deref(), &req)).await)
+}
+
+async fn confirm(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap, ApiJson(req): ApiJson<ConfirmRequest>) -> Response {
+    let auth = bearer(&headers);
+    result(blocking(move || s.service.confirm(&id, auth.as_deref(), &req)).await)
+}
+
+async fn refund(State(s): St, PathParams((id, line)): PathParams<(String, String)>, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let auth = bearer(&headers);
+    let bytes = match body_bytes(req).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let body: RefundRequest = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        RefundRequest::default()
+    } else if !is_json(&headers) {
+        return ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json").into_response();
+    } else {
+        match parse_json(&bytes) {
+            Ok(b) => b,
+            Err(e) => return e.into_response(),
+        }
+    };
+    result(blocking(move || s.service.refund(&id, &line, auth.as_deref(), &body)).await)
+}
+
+async fn tokens(State(s): St, ApiJson(req): ApiJson<TokenRequest>) -> Response {
+    result(
+        blocking(move || {
+            let card = validate_card(&req.number, req.exp_month, req.exp_year, req.cvc.as_deref(), now_secs())
+                .map_err(|e| ApiError::field(e.code, e.field, e.message))?;
+            let token = s.test_gateway.tokenize(&card).map_err(|e| ApiError::storage(e))?;
+            Ok(TokenResponse { token, card: CardSummary { brand: card.brand.to_string(), last4: card.last4 } })
+        })
+        .await,
+    )
+}
+
+// ------------------------------------------------------------------------ 3-D Secure challenge page
+
+const CHALLENGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors *";
+
+const CHALLENGE_JS: &str = r#"// Tells the checkout that opened this challenge how it ended; the checkout then calls
+// POST /v1/orders/{id}/confirm, which asks the gateway (the message itself proves nothing).
+(function () {
+  "use strict";
+  var el = document.getElementById("momentum-3ds-result");
+  if (!el) return;
+  var msg = { type: "momentum:3ds", challenge: el.getAttribute("data-challenge"), outcome: el.getAttribute("data-outcome") };
+  if (window.opener && !window.opener.closed) {
+    window.opener.postMessage(msg, "*");
+    setTimeout(function () { window.close(); }, 400);
+  } else if (window.parent && window.parent !== window) {
+    window.parent.postMessage(msg, "*");
+  }
+})();
+"#;
+
+const CHALLENGE_CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}\
+h1{font-size:1.25rem}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}\
+button{font:inherit;padding:.6rem 1.2rem;margin:.5rem .5rem 0 0;border-radius:.4rem;border:2px solid #1a1a1a;cursor:pointer}\
+button.approve{background:#1a1a1a;color:#fff}button:focus-visible{outline:3px solid #2563eb;outline-offset:2px}\n";
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut res = (status, [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body).into_response();
+    res.headers_mut().insert(HeaderName::from_static("content-security-policy"), HeaderValue::from_static(CHALLENGE_CSP));
+    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn page(title: &str, main: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{t}</title><link rel=\"stylesheet\" href=\"/test-gateway/challenge.css\"></head>\
+<body><main>{main}</main><script src=\"/test-gateway/challenge.js\" defer></script></body></html>\n",
+        t = esc(title)
+    )
+}
+
+fn challenge_page(v: &crate::test_gateway::ChallengeView) -> Response {
+    let amount = Currency::from_code(&v.currency)
+        .map(|c| format!("{} {}", Money::new(v.amount, c).to_decimal_string(), c.code()))
+        .unwrap_or_else(|_| v.amount.to_string());
+    if v.state != "pending" {
+        let (word, outcome) = if v.state == "approved" { ("approved", "approved") } else { ("failed", "failed") };
+        let main = format!(
+            "<h1>Authentication {word}</h1><p id=\"momentum-3ds-result\" data-challenge=\"{id}\" data-outcome=\"{outcome}\" role=\"status\">\
+You can close this window and return to the checkout.</p>",
+            id = esc(&v.id)
+        );
+        return html(StatusCode::OK, page(&format!("Authentication {word}"), &main));
+    }
+    let main = format!(
+        "<h1>Confirm your payment</h1><p>Test mode: this page stands in for your bank's 3-D Secure check.</p>\
+<dl><dt>Amount</dt><dd>{amount}</dd><dt>Card</dt><dd>•••• {last4}</dd></dl>\
+<form method=\"post\" action=\"/test-gateway/challenge/{id}\">\
+<button class=\"approve\" type=\"submit\" name=\"outcome\" value=\"approve\">Approve payment</button>\
+<button type=\"submit\" name=\"outcome\" value=\"fail\">Fail authentication</button></form>",
+        amount = esc(&amount),
+        last4 = esc(&v.last4),
+        id = esc(&v.id)
+    );
+    html(StatusCode::OK, page("Confirm your payment", &main))
+}
+
+fn challenge_missing() -> Response {
+    html(StatusCode::NOT_FOUND, page("Challenge not found", "<h1>Challenge not found</h1><p>This authentication link is not valid.</p>"))
+}
+
+async fn challenge_get(State(s): St, PathParams(id): PathParams<String>) -> Response {
+    match tokio::task::spawn_blocking(move || s.test_gateway.challenge(&id)).await {
+        Ok(Ok(v)) => challenge_page(&v),
+        _ => challenge_missing(),
+    }
+}
+
+async fn challenge_post(State(s): St, PathParams(id): PathParams<String>, body: Bytes) -> Response {
+    let form = String::from_utf8_lossy(&body);
+    let approve = match form.split('&').find_map(|kv| kv.strip_prefix("outcome=")) {
+        Some("approve") => true,
+        Some("fail") => false,
+        _ => return html(StatusCode::BAD_REQUEST, page("Bad request", "<h1>Bad request</h1><p>Choose approve or fail.</p>")),
+    };
+    match tokio::task::spawn_blocking(move || s.test_gateway.answer_challenge(&id, approve)).await {
+        Ok(Ok(v)) => challenge_page(&v),
+        _ => challenge_missing(),
+    }
+}
+
+async fn challenge_js() -> Response {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], CHALLENGE_JS).into_response()
+}
+
+async fn challenge_css() -> Response {
+    ([(CONTENT_TYPE, "text/css; charset=utf-8")], CHALLENGE_CSS).into_response()
+}
+
+// ------------------------------------------------------------------------ router
+
+/// The whole application: API, test gateway, health, static files.
+pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
+    let api = Router::new()
+        .route("/v1/offers/{offer_id}", get(get_offer).put(put_offer))
+        .route("/v1/quotes", post(quote))
+        .route("/v1/orders", post(create_order))
+        .route("/v1/orders/{order_id}", get(get_order))
+        .route("/v1/orders/{order_id}/addons", post(addon))
+        .route("/v1/orders/{order_id}/decline", post(decline))
+        .route("/v1/orders/{order_id}/confirm", post(confirm))
+        .route("/v1/orders/{order_id}/lines/{line_id}/refund", post(refund))
+        .route("/v1/test-gateway/tokens", post(tokens))
+        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    let app = Router::new()
+        .route("/healthz", get(health))
+        .route("/test-gateway/challenge.js", get(challenge_js))
+        .route("/test-gateway/challenge.css", get(challenge_css))
+        .route("/test-gateway/challenge/{challenge_id}", get(challenge_get).post(challenge_post))
+        .merge(api)
+        .method_not_allowed_fallback(method_not_allowed);
+    let app = match static_dir {
+        Some(dir) => app.fallback_service(ServeDir::new(dir).not_found_service(not_found.into_service())),
+        None => app.fallback(not_found),
+    };
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+        .allow_headers([CONTENT_TYPE, axum::http::header::AUTHORIZATION, HeaderName::from_static(IDEMPOTENCY_HEADER)])
+        .expose_headers([HeaderName::from_static(REPLAYED_HEADER)])
+        .max_age(Duration::from_secs(600));
+    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors)
+        .layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("cross-origin")))
+        .with_state(state)
+}

@@ -1,0 +1,142 @@
+//! Momentum's reference backend: the host fetch API v1 (see `docs/api.md`) on axum + SQLite, with a
+//! test payment gateway.
+//!
+//! Layers: [`http`] (routes, extraction, CORS, static files) → [`service`] (validation,
+//! idempotency, orders, add-ons, refunds; synchronous, run on the blocking pool) → [`store::Store`]
+//! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`]).
+
+pub mod error;
+pub mod gateway;
+pub mod http;
+pub mod rules;
+pub mod service;
+pub mod sqlite;
+pub mod store;
+pub mod test_gateway;
+pub mod util;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use momentum_core::offer::{demo_offer, demo_offer_jpy, demo_offer_kwd, OfferConfig};
+
+use crate::store::Store;
+
+/// The admin key used when none is configured (demo and test mode only; documented).
+pub const DEMO_ADMIN_KEY: &str = "sk_test_momentum_admin";
+
+/// Server configuration (see `momentum-server --help`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address; port 0 picks a free port (printed on stdout).
+    pub addr: SocketAddr,
+    /// SQLite file, created if missing.
+    pub db: PathBuf,
+    /// Directory served at `/` (widget bundle, demo page).
+    pub static_dir: Option<PathBuf>,
+    /// Creator key for refunds and offer edits.
+    pub admin_key: String,
+    /// How long a `processing` test payment takes to settle.
+    pub processing_delay: Duration,
+    /// Public base URL (for 3-D Secure challenge links); `http://<bound addr>` when absent.
+    pub public_url: Option<String>,
+    /// JSON file with an array of offer configs, upserted at start (instead of the demo seed).
+    pub offers_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("momentum.sqlite"),
+            static_dir: None,
+            admin_key: DEMO_ADMIN_KEY.to_string(),
+            processing_delay: Duration::from_millis(1500),
+            public_url: None,
+            offers_file: None,
+        }
+    }
+}
+
+fn io_err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// Loads offers from a file or seeds the demo offers, validating each.
+fn load_offers(store: &dyn Store, file: Option<&PathBuf>) -> std::io::Result<()> {
+    let now = util::now_secs();
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)?;
+            let offers: Vec<OfferConfig> = http::parse_json(text.as_bytes()).map_err(|e| io_err(format!("{}: {}", path.display(), e.message)))?;
+            for (i, o) in offers.iter().enumerate() {
+                if let Some(e) = o.validate().into_iter().next() {
+                    return Err(io_err(format!("{}: offers[{i}].{}: {}", path.display(), e.field, e.message)));
+                }
+                store.put_offer(o, now).map_err(io_err)?;
+            }
+        }
+        None => {
+            for o in [demo_offer(), demo_offer_jpy(), demo_offer_kwd()] {
+                store.seed_offer(&o, now).map_err(io_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    service: Arc<service::Service>,
+}
+
+impl Server {
+    /// Opens the database, seeds offers and binds the listener.
+    pub async fn bind(config: Config) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        let local = listener.local_addr()?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let cfg = config.clone();
+        let (service, test_gateway) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let store: Arc<dyn Store> = Arc::new(sqlite::SqliteStore::open(&cfg.db).map_err(io_err)?);
+            load_offers(store.as_ref(), cfg.offers_file.as_ref())?;
+            let gw = Arc::new(test_gateway::TestGateway::open(&cfg.db, &public_url, cfg.processing_delay).map_err(io_err)?);
+            let service = Arc::new(service::Service::new(store, gw.clone(), cfg.admin_key.clone()).map_err(io_err)?);
+            Ok((service, gw))
+        })
+        .await
+        .map_err(io_err)??;
+        let state = Arc::new(http::AppState { service: service.clone(), test_gateway });
+        let app = http::router(state, config.static_dir.clone());
+        Ok(Server { listener, app, service })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves; purges old idempotency records hourly.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let service = self.service.clone();
+        let purge = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let s = service.clone();
+                match tokio::task::spawn_blocking(move || s.purge()).await {
+                    Ok(Ok(n)) if n > 0 => println!("momentum-server: purged {n} idempotency records older than 24 h"),
+                    Ok(Err(e)) => eprintln!("momentum-server: purge failed: {e}"),
+                    _ => {}
+                }
+            }
+        });
+        let out = axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await;
+        purge.abort();
+        out
+    }
+}

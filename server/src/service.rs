@@ -1,0 +1,685 @@
+//! The business logic of the API, synchronous (run on tokio's blocking pool): validation,
+//! idempotency, orders, add-ons, confirmation and refunds.
+//!
+//! # Idempotency (IETF `Idempotency-Key` draft, Stripe's practice)
+//! A key belongs to one endpoint (`create_order`, or `addon` within one order). For a request:
+//! 1. The body is parsed; parse errors are answered and nothing is stored.
+//! 2. Fast path: an existing record with another fingerprint (SHA-256 of the canonical request) →
+//!    422; with a stored response → that response again, `Idempotent-Replayed: true`.
+//! 3. The key is locked in process (a set of keys being executed); already locked → 409.
+//! 4. Validation errors are answered without storing anything (the key stays usable).
+//! 5. One transaction inserts the record (in flight) together with the order or add-on charge.
+//!    If a record appeared meanwhile, step 2's rules apply; a record that is in flight while we
+//!    hold the lock was left by a crashed process and is resumed.
+//! 6. The gateway is called with the charge id as its idempotency key, so a resumed request can
+//!    never charge twice; its answer is stored; then the response is stored on the record.
+//!
+//! With one server process per SQLite file, the in-process lock plus the unique key of the record
+//! make the operation exactly-once. (A multi-process Postgres deployment replaces the in-process
+//! lock by a lease column, `locked_at`, as Stripe does.)
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use momentum_core::api::*;
+use momentum_core::money::Currency;
+use momentum_core::offer::{OfferConfig, ResolveError, ResolvedOffer};
+use momentum_core::quote::{addon_line, build_quote, quote_pair, QuoteError, TaxLine};
+use momentum_core::tax::{TaxMode, TaxRule};
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::gateway::{ChargeRequest, Gateway, GatewayError, GatewayStatus, Purpose};
+use crate::rules::{Funnel, Refusal, Slot};
+use crate::store::*;
+use crate::util::{constant_time_eq, hex, hmac_sha256, now_secs, random_id, sha256_hex};
+
+/// How long idempotency records are kept (at least; purged hourly after that).
+pub const IDEMPOTENCY_RETENTION_SECS: i64 = 24 * 60 * 60;
+
+/// A serialized response, possibly a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body.
+    pub body: String,
+    /// Whether it is a stored response replayed.
+    pub replayed: bool,
+}
+
+/// The API's logic over a store and a gateway.
+pub struct Service {
+    store: Arc<dyn Store>,
+    gateway: Arc<dyn Gateway>,
+    secret: Vec<u8>,
+    admin_key: String,
+    inflight: Mutex<HashSet<IdemKey>>,
+}
+
+struct KeyGuard<'a> {
+    set: &'a Mutex<HashSet<IdemKey>>,
+    key: IdemKey,
+}
+
+impl Drop for KeyGuard<'_> {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
+    }
+}
+
+fn storage(e: StoreError) -> ApiError {
+    ApiError::storage(e)
+}
+
+fn id_error(e: getrandom::Error) -> ApiError {
+    ApiError::storage(e)
+}
+
+fn gateway_error(e: GatewayError) -> ApiError {
+    match e {
+        GatewayError::InvalidToken => ApiError::field("invalid_payment_token", "payment_token", "the payment token is not valid"),
+        GatewayError::TokenUsed => ApiError::field("payment_token_used", "payment_token", "the payment token was already used; tokenize the card again"),
+        GatewayError::NotFound => ApiError::new(StatusCode::BAD_GATEWAY, "gateway_error", "the payment provider does not know this payment"),
+        GatewayError::RefundExceedsCharge => ApiError::new(StatusCode::CONFLICT, "line_not_refundable", "the provider refused the refund"),
+        GatewayError::Unavailable(m) => {
+            eprintln!("momentum-server: gateway unavailable: {m}");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "gateway_unavailable", "the payment provider is unavailable; retry with the same Idempotency-Key")
+        }
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> ApiResult<String> {
+    serde_json::to_string(v).map_err(|_| ApiError::internal())
+}
+
+fn conflict(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message)
+}
+
+fn refusal_error(r: Refusal) -> ApiError {
+    match r {
+        Refusal::OrderNotPaid => conflict("order_not_paid", "the order is not paid; add-ons are only possible on a paid order"),
+        Refusal::NotAvailable => conflict("offer_not_available", "this offer has no such add-on"),
+        Refusal::InProgress => conflict("addon_in_progress", "this add-on is already being charged; check the order status"),
+        Refusal::Locked => conflict("offer_locked", "the downsell is only available after the upsell was declined"),
+        Refusal::AlreadyApplied | Refusal::Closed | Refusal::AlreadyDeclined => conflict("offer_closed", "this offer was already answered"),
+    }
+}
+
+fn fingerprint<T: Serialize>(endpoint: &str, scope: &str, req: &T) -> ApiResult<String> {
+    let body = to_json(req)?;
+    Ok(sha256_hex(format!("{endpoint}\n{scope}\n{body}").as_bytes()))
+}
+
+fn required_key(key: Option<&str>) -> ApiResult<String> {
+    match key {
+        None => Err(ApiError::field("idempotency_key_missing", "Idempotency-Key", "the Idempotency-Key header is required")),
+        Some(k) if !is_valid_idempotency_key(k) => {
+            Err(ApiError::field("idempotency_key_invalid", "Idempotency-Key", "the Idempotency-Key must be 1–255 visible ASCII characters"))
+        }
+        Some(k) => Ok(k.to_string()),
+    }
+}
+
+/// What a stored record means for this request: a replay, a 422, or `None` (in flight).
+fn existing(rec: &IdemRecord, fp: &str) -> ApiResult<Option<Reply>> {
+    if rec.fingerprint != fp {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request; use a new key for a new attempt",
+        ));
+    }
+    Ok(rec.response.as_ref().map(|(status, body)| Reply { status: *status, body: body.clone(), replayed: true }))
+}
+
+fn in_progress() -> ApiError {
+    conflict("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
+}
+
+fn resolve(offer: &OfferConfig, variant: Option<&str>) -> ApiResult<ResolvedOffer> {
+    offer.resolve(variant).map_err(|e| match e {
+        ResolveError::UnknownVariant => ApiError::field("unknown_variant", "variant", "this offer has no such variant"),
+        ResolveError::Invalid(f) => {
+            eprintln!("momentum-server: stored offer {} is invalid: {f}", offer.id);
+            ApiError::new(StatusCode::CONFLICT, "offer_invalid", "the offer configuration is invalid")
+        }
+    })
+}
+
+fn quote_error(e: QuoteError) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "amount_out_of_range", format!("the amounts cannot be priced: {e}"))
+}
+
+fn tax_rule(country: &str, field: &str) -> ApiResult<TaxRule> {
+    TaxRule::for_country(country).map_err(|e| ApiError::field("invalid_country", field, e.to_string()))
+}
+
+fn order_status(primary: ChargeStatus) -> OrderStatus {
+    match primary {
+        ChargeStatus::Succeeded => OrderStatus::Paid,
+        ChargeStatus::RequiresAction => OrderStatus::RequiresAction,
+        ChargeStatus::Declined => OrderStatus::Declined,
+        ChargeStatus::Pending | ChargeStatus::Processing => OrderStatus::Processing,
+    }
+}
+
+fn charge_update(charge_id: &str, g: &crate::gateway::GatewayCharge) -> ChargeUpdate {
+    let (status, action_url, decline) = match &g.status {
+        GatewayStatus::Succeeded => (ChargeStatus::Succeeded, None, None),
+        GatewayStatus::Processing => (ChargeStatus::Processing, None, None),
+        GatewayStatus::RequiresAction { url } => (ChargeStatus::RequiresAction, Some(url.clone()), None),
+        GatewayStatus::Declined { code, message } => (ChargeStatus::Declined, None, Some((code.clone(), message.clone()))),
+    };
+    ChargeUpdate { charge_id: charge_id.to_string(), status, gateway_ref: g.reference.clone(), action_url, decline }
+}
+
+fn funnel(o: &OrderRecord) -> Funnel {
+    let mut f = Funnel {
+        primary: ChargeStatus::Pending,
+        has_upsell: o.offer.upsell.is_some(),
+        has_downsell: o.offer.downsell.is_some(),
+        upsell: Slot::Open,
+        downsell: Slot::Open,
+    };
+    for c in &o.charges {
+        match c.kind {
+            ChargeKind::Primary => f.primary = c.status,
+            ChargeKind::Upsell => f.upsell = Slot::Charge(c.status),
+            ChargeKind::Downsell => f.downsell = Slot::Charge(c.status),
+        }
+    }
+    for k in &o.declined {
+        match k {
+            AddonKind::Upsell => f.upsell = Slot::Declined,
+            AddonKind::Downsell => f.downsell = Slot::Declined,
+        }
+    }
+    f
+}
+
+fn primary(o: &OrderRecord) -> ApiResult<&ChargeRecord> {
+    o.charges.iter().find(|c| c.kind == ChargeKind::Primary).ok_or_else(ApiError::internal)
+}
+
+fn decline_of(c: &ChargeRecord) -> Option<Decline> {
+    c.decline.as_ref().map(|(code, message)| Decline { code: code.clone(), message: message.clone() })
+}
+
+fn next_action_of(c: &ChargeRecord) -> Option<NextAction> {
+    match (c.status, &c.action_url) {
+        (ChargeStatus::RequiresAction, Some(url)) => Some(NextAction::Redirect { url: url.clone() }),
+        _ => None,
+    }
+}
+
+fn card(o: &OrderRecord) -> CardSummary {
+    CardSummary { brand: o.card_brand.clone(), last4: o.card_last4.clone() }
+}
+
+/// The itemized receipt of an order: paid lines only; total = Σ lines (+ added tax).
+pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
+    let paid = |charge_id: &str| o.charges.iter().any(|c| c.id == charge_id && c.status == ChargeStatus::Succeeded);
+    let refunded_line = |line: &str| o.refunds.iter().any(|r| r.line_id == line && r.gateway_ref.is_some());
+    let lines: Vec<ReceiptLine> = o
+        .lines
+        .iter()
+        .filter(|l| paid(&l.charge_id))
+        .map(|l| ReceiptLine {
+            id: l.id.clone(),
+            kind: l.kind,
+            label: l.label.clone(),
+            amount: l.amount,
+            tax_amount: l.tax_amount,
+            charge_id: l.charge_id.clone(),
+            refunded: refunded_line(&l.id),
+        })
+        .collect();
+    let overflow = || ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "amount_out_of_range", "amount out of range");
+    let mut tax: Vec<TaxLine> = Vec::new();
+    let rule = TaxRule::for_country(&o.country).ok();
+    for l in o.lines.iter().filter(|l| paid(&l.charge_id) && l.rate_bp > 0) {
+        match tax.iter_mut().find(|t| t.rate_bp == l.rate_bp) {
+            Some(t) => t.amount = t.amount.checked_add(l.tax_amount).ok_or_else(overflow)?,
+            None => tax.push(TaxLine {
+                label: rule.map(|r| TaxRule { rate_bp: l.rate_bp, ..r }.label()).unwrap_or_else(|| "VAT".into()),
+                rate_bp: l.rate_bp,
+                amount: l.tax_amount,
+                included: o.tax_mode == TaxMode::Inclusive,
+            }),
+        }
+    }
+    let mut total: i64 = 0;
+    for l in &lines {
+        let charged = match o.tax_mode {
+            TaxMode::Inclusive => l.amount,
+            TaxMode::Exclusive => l.amount.checked_add(l.tax_amount).ok_or_else(overflow)?,
+        };
+        total = total.checked_add(charged).ok_or_else(overflow)?;
+    }
+    let refunds: Vec<RefundView> = o
+        .refunds
+        .iter()
+        .filter(|r| r.gateway_ref.is_some())
+        .map(|r| RefundView { id: r.id.clone(), line_id: r.line_id.clone(), amount: r.amount, created_at: r.created_at })
+        .collect();
+    let refunded = refunds.iter().try_fold(0i64, |a, r| a.checked_add(r.amount)).ok_or_else(overflow)?;
+    let f = funnel(o);
+    let c = card(o);
+    Ok(Receipt {
+        order_id: o.id.clone(),
+        status: order_status(f.primary),
+        offer_id: o.offer_id.clone(),
+        variant: o.variant.clone(),
+        currency: o.currency.clone(),
+        exponent: Currency::from_code(&o.currency).map(|c| c.exponent()).unwrap_or(2),
+        tax_mode: o.tax_mode,
+        email: o.email.clone(),
+        country: o.country.clone(),
+        lines,
+        tax,
+        total,
+        refunded,
+        net: total.checked_sub(refunded).ok_or_else(overflow)?,
+        charges: o
+            .charges
+            .iter()
+            .map(|ch| ChargeView { id: ch.id.clone(), kind: ch.kind, amount: ch.amount, status: ch.status, card: c.clone(), decline: decline_of(ch), created_at: ch.created_at })
+            .collect(),
+        refunds,
+        offers: OfferAnswers { bump: o.bump, upsell: f.state(AddonKind::Upsell), downsell: f.state(AddonKind::Downsell) },
+        events: o
+            .events
+            .iter()
+            .map(|e| EventView { kind: e.kind.clone(), at: e.at, charge_id: e.charge_id.clone(), line_id: e.line_id.clone(), amount: e.amount })
+            .collect(),
+        refund_terms: o.offer.refund_terms.clone(),
+        created_at: o.created_at,
+    })
+}
+
+impl Service {
+    /// A service over `store` and `gateway`; `admin_key` authenticates creator calls.
+    pub fn new(store: Arc<dyn Store>, gateway: Arc<dyn Gateway>, admin_key: String) -> Result<Service, StoreError> {
+        let secret = store.installation_secret()?;
+        Ok(Service { store, gateway, secret, admin_key, inflight: Mutex::new(HashSet::new()) })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn lock(&self, key: &IdemKey) -> Option<KeyGuard<'_>> {
+        let mut set = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if set.insert(key.clone()) {
+            Some(KeyGuard { set: &self.inflight, key: key.clone() })
+        } else {
+            None
+        }
+    }
+
+    /// Steps 2–3 of the idempotency protocol: a replay, a 422, a 409, or the lock.
+    fn enter(&self, key: &IdemKey, fp: &str) -> ApiResult<Result<Reply, KeyGuard<'_>>> {
+        if let Some(rec) = self.store.idempotency(key).map_err(storage)? {
+            if let Some(reply) = existing(&rec, fp)? {
+                return Ok(Ok(reply));
+            }
+        }
+        let guard = self.lock(key).ok_or_else(in_progress)?;
+        Ok(Err(guard))
+    }
+
+    /// The bearer secret of an order: HMAC(installation secret, order id). Nothing to store.
+    pub fn order_secret(&self, order_id: &str) -> String {
+        format!("osec_{}", hex(&hmac_sha256(&self.secret, order_id.as_bytes())))
+    }
+
+    fn is_admin(&self, bearer: &str) -> bool {
+        constant_time_eq(bearer.as_bytes(), self.admin_key.as_bytes())
+    }
+
+    fn require_admin(&self, bearer: Option<&str>) -> ApiResult<()> {
+        match bearer {
+            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key>")),
+            Some(b) if self.is_admin(b) => Ok(()),
+            Some(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this key may not do that")),
+        }
+    }
+
+    /// The order, if `bearer` is its order secret or the admin key.
+    fn authorized_order(&self, order_id: &str, bearer: Option<&str>) -> ApiResult<OrderRecord> {
+        let Some(bearer) = bearer else {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <order_secret>"));
+        };
+        let order = self.store.order(order_id).map_err(storage)?.ok_or_else(ApiError::order_not_found)?;
+        if self.is_admin(bearer) || constant_time_eq(bearer.as_bytes(), self.order_secret(order_id).as_bytes()) {
+            Ok(order)
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this order secret does not belong to this order"))
+        }
+    }
+
+    fn load(&self, order_id: &str) -> ApiResult<OrderRecord> {
+        self.store.order(order_id).map_err(storage)?.ok_or_else(ApiError::order_not_found)
+    }
+
+    // ---------------------------------------------------------------- offers and quotes
+
+    /// `GET /v1/offers/{id}`.
+    pub fn offer(&self, id: &str) -> ApiResult<OfferConfig> {
+        self.store.offer(id).map_err(storage)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "offer_not_found", "no such offer"))
+    }
+
+    /// `PUT /v1/offers/{id}` (admin).
+    pub fn put_offer(&self, id: &str, bearer: Option<&str>, offer: OfferConfig) -> ApiResult<OfferConfig> {
+        self.require_admin(bearer)?;
+        if offer.id != id {
+            return Err(ApiError::field("id_mismatch", "id", "the id in the body must match the URL"));
+        }
+        if let Some(e) = offer.validate().into_iter().next() {
+            return Err(e.into());
+        }
+        self.store.put_offer(&offer, now_secs()).map_err(storage)?;
+        Ok(offer)
+    }
+
+    fn offer_for(&self, offer_id: &str) -> ApiResult<OfferConfig> {
+        self.store
+            .offer(offer_id)
+            .map_err(storage)?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_offer", "no such offer").with_field("offer_id"))
+    }
+
+    /// `POST /v1/quotes`.
+    pub fn quote(&self, req: &QuoteRequest) -> ApiResult<QuoteResponse> {
+        let rule = tax_rule(&req.country, "country")?;
+        let offer = self.offer_for(&req.offer_id)?;
+        if req.exit_offer && offer.exit_offer.is_none() {
+            return Err(ApiError::field("not_available", "exit_offer", "this offer has no exit offer"));
+        }
+        let resolved = resolve(&offer, req.variant.as_deref())?;
+        let pair = quote_pair(&resolved, &rule, req.exit_offer).map_err(quote_error)?;
+        Ok(QuoteResponse {
+            offer_id: offer.id,
+            variant: resolved.variant,
+            currency: pair.currency.code().to_string(),
+            exponent: pair.currency.exponent(),
+            tax_mode: pair.tax_mode,
+            country: req.country.clone(),
+            without_bump: pair.without_bump,
+            with_bump: pair.with_bump,
+        })
+    }
+
+    // ---------------------------------------------------------------- orders
+
+    /// `POST /v1/orders`.
+    pub fn create_order(&self, key: Option<&str>, req: &CreateOrderRequest) -> ApiResult<Reply> {
+        let key = IdemKey { endpoint: "create_order", scope: String::new(), key: required_key(key)? };
+        let fp = fingerprint(key.endpoint, "", req)?;
+        let _guard = match self.enter(&key, &fp)? {
+            Ok(replay) => return Ok(replay),
+            Err(guard) => guard,
+        };
+
+        // Validation: answered without storing anything.
+        if !is_plausible_email(&req.buyer.email) {
+            return Err(ApiError::field("invalid_email", "buyer.email", "not a valid e-mail address"));
+        }
+        let rule = tax_rule(&req.buyer.country, "buyer.country")?;
+        if req.payment_token.is_empty() || req.payment_token.len() > 255 {
+            return Err(ApiError::field("invalid_payment_token", "payment_token", "the payment token is not valid"));
+        }
+        let offer = self.offer_for(&req.offer_id)?;
+        if req.exit_offer && offer.exit_offer.is_none() {
+            return Err(ApiError::field("not_available", "exit_offer", "this offer has no exit offer"));
+        }
+        if req.bump && offer.bump.is_none() {
+            return Err(ApiError::field("not_available", "bump", "this offer has no order bump"));
+        }
+        let resolved = resolve(&offer, req.variant.as_deref())?;
+        let pair = quote_pair(&resolved, &rule, req.exit_offer).map_err(quote_error)?;
+        let quote = if req.bump { pair.with_bump } else { pair.without_bump };
+
+        // Save the payment method (idempotent per key + request at the provider).
+        let pm = self.gateway.attach(&req.payment_token, &format!("attach_{}", sha256_hex(format!("{}\n{fp}", key.key).as_bytes()))).map_err(gateway_error)?;
+
+        let order_id = random_id("ord_").map_err(id_error)?;
+        let new = NewOrder {
+            id: order_id.clone(),
+            offer_id: offer.id.clone(),
+            variant: resolved.variant.clone(),
+            currency: resolved.currency.code().to_string(),
+            tax_mode: resolved.tax_mode,
+            country: req.buyer.country.clone(),
+            email: req.buyer.email.clone(),
+            bump: req.bump,
+            exit_offer: req.exit_offer,
+            payment_method: pm.id,
+            card_brand: pm.brand,
+            card_last4: pm.last4,
+            lines: quote
+                .lines
+                .iter()
+                .map(|l| NewLine { kind: l.kind, label: l.label.clone(), amount: l.amount, tax_amount: l.tax_amount, rate_bp: rule.rate_bp })
+                .collect(),
+            charge: NewCharge { id: random_id("ch_").map_err(id_error)?, kind: ChargeKind::Primary, amount: quote.total },
+            offer,
+        };
+        let order_id = match self.store.begin_order(&key, &fp, &new, now_secs()).map_err(storage)? {
+            Begin::Started => order_id,
+            Begin::Existing(rec) => match existing(&rec, &fp)? {
+                Some(replay) => return Ok(replay),
+                None => rec.resource_id, // left in flight by a crashed process: resume it
+            },
+        };
+        self.finish_primary(&key, &order_id)
+    }
+
+    /// Charges the primary payment (if not done yet) and stores the response.
+    fn finish_primary(&self, key: &IdemKey, order_id: &str) -> ApiResult<Reply> {
+        let mut order = self.load(order_id)?;
+        let charge = primary(&order)?.clone();
+        if charge.status == ChargeStatus::Pending {
+            let g = self
+                .gateway
+                .charge(&ChargeRequest { payment_method: &order.payment_method, amount: charge.amount, currency: &order.currency, purpose: Purpose::Primary, idempotency_key: &charge.id })
+                .map_err(gateway_error)?;
+            self.store.update_charge(&charge_update(&charge.id, &g), now_secs()).map_err(storage)?;
+            order = self.load(order_id)?;
+        }
+        let charge = primary(&order)?;
+        let status = order_status(charge.status);
+        let res = CreateOrderResponse {
+            order_id: order.id.clone(),
+            order_secret: self.order_secret(&order.id),
+            status,
+            next_action: next_action_of(charge),
+            decline: decline_of(charge),
+            card: card(&order),
+            receipt: if status == OrderStatus::Paid { Some(receipt(&order)?) } else { None },
+        };
+        let body = to_json(&res)?;
+        self.store.complete_idempotency(key, 201, &body, now_secs()).map_err(storage)?;
+        Ok(Reply { status: 201, body, replayed: false })
+    }
+
+    /// Asks the gateway about charges that may have moved (processing, 3-D Secure) and records it.
+    fn refresh(&self, order: OrderRecord, only: Option<ChargeKind>) -> ApiResult<OrderRecord> {
+        let mut changed = false;
+        for c in &order.charges {
+            if only.is_some_and(|k| k != c.kind) || !matches!(c.status, ChargeStatus::Processing | ChargeStatus::RequiresAction) {
+                continue;
+            }
+            let Some(reference) = &c.gateway_ref else { continue };
+            let g = self.gateway.retrieve(reference).map_err(gateway_error)?;
+            let update = charge_update(&c.id, &g);
+            if update.status != c.status {
+                self.store.update_charge(&update, now_secs()).map_err(storage)?;
+                changed = true;
+            }
+        }
+        if changed {
+            self.load(&order.id)
+        } else {
+            Ok(order)
+        }
+    }
+
+    /// `GET /v1/orders/{id}`.
+    pub fn order(&self, order_id: &str, bearer: Option<&str>) -> ApiResult<OrderView> {
+        let order = self.authorized_order(order_id, bearer)?;
+        let order = self.refresh(order, None)?;
+        let p = primary(&order)?;
+        Ok(OrderView {
+            order_id: order.id.clone(),
+            status: order_status(p.status),
+            next_action: order.charges.iter().find_map(next_action_of),
+            decline: decline_of(p),
+            card: card(&order),
+            receipt: receipt(&order)?,
+        })
+    }
+
+    // ---------------------------------------------------------------- add-ons
+
+    /// `POST /v1/orders/{id}/addons`.
+    pub fn addon(&self, order_id: &str, bearer: Option<&str>, key: Option<&str>, req: &AddonRequest) -> ApiResult<Reply> {
+        let key = IdemKey { endpoint: "addon", scope: order_id.to_string(), key: required_key(key)? };
+        let order = self.authorized_order(order_id, bearer)?;
+        let fp = fingerprint(key.endpoint, order_id, req)?;
+        let _guard = match self.enter(&key, &fp)? {
+            Ok(replay) => return Ok(replay),
+            Err(guard) => guard,
+        };
+        let kind = req.offer;
+        let resolved = resolve(&order.offer, order.variant.as_deref())?;
+        let Some(line) = addon_line(&resolved, kind.line_kind()) else {
+            return Err(refusal_error(Refusal::NotAvailable));
+        };
+        let rule = tax_rule(&order.country, "country")?;
+        let q = build_quote(&[line], resolved.tax_mode, &rule).map_err(quote_error)?;
+        let Some(ql) = q.lines.first() else { return Err(ApiError::internal()) };
+        let new_line = NewLine { kind: ql.kind, label: ql.label.clone(), amount: ql.amount, tax_amount: ql.tax_amount, rate_bp: rule.rate_bp };
+        let charge = NewCharge { id: random_id("ch_").map_err(id_error)?, kind: kind.charge_kind(), amount: q.total };
+        let charge_id = match self.store.begin_addon(&key, &fp, order_id, kind, &new_line, &charge, now_secs()).map_err(storage)? {
+            BeginAddon::Started => charge.id,
+            BeginAddon::Existing(rec) => match existing(&rec, &fp)? {
+                Some(replay) => return Ok(replay),
+                None => rec.resource_id,
+            },
+            BeginAddon::Refused(Refusal::AlreadyApplied) => {
+                // Not stored: the answer is derived from the order, which only moves forward.
+                let order = self.load(order_id)?;
+                let res = AddonResponse { offer: kind, status: AddonStatus::AlreadyApplied, next: Next::Receipt, next_action: None, decline: None, receipt: receipt(&order)? };
+                return Ok(Reply { status: 200, body: to_json(&res)?, replayed: false });
+            }
+            BeginAddon::Refused(r) => return Err(refusal_error(r)),
+        };
+        self.finish_addon(&key, order_id, &charge_id, kind)
+    }
+
+    fn finish_addon(&self, key: &IdemKey, order_id: &str, charge_id: &str, kind: AddonKind) -> ApiResult<Reply> {
+        let mut order = self.load(order_id)?;
+        let charge = order.charges.iter().find(|c| c.id == charge_id).ok_or_else(ApiError::internal)?.clone();
+        if charge.status == ChargeStatus::Pending {
+            let g = self
+                .gateway
+                .charge(&ChargeRequest { payment_method: &order.payment_method, amount: charge.amount, currency: &order.currency, purpose: Purpose::AddOn, idempotency_key: &charge.id })
+                .map_err(gateway_error)?;
+            self.store.update_charge(&charge_update(&charge.id, &g), now_secs()).map_err(storage)?;
+            order = self.load(order_id)?;
+        }
+        let charge = order.charges.iter().find(|c| c.id == charge_id).ok_or_else(ApiError::internal)?;
+        let status = match charge.status {
+            ChargeStatus::Succeeded => AddonStatus::Succeeded,
+            ChargeStatus::RequiresAction => AddonStatus::RequiresAction,
+            ChargeStatus::Declined => AddonStatus::Declined,
+            ChargeStatus::Pending | ChargeStatus::Processing => AddonStatus::Processing,
+        };
+        let res = AddonResponse { offer: kind, status, next: Next::Receipt, next_action: next_action_of(charge), decline: decline_of(charge), receipt: receipt(&order)? };
+        let body = to_json(&res)?;
+        self.store.complete_idempotency(key, 200, &body, now_secs()).map_err(storage)?;
+        Ok(Reply { status: 200, body, replayed: false })
+    }
+
+    /// `POST /v1/orders/{id}/decline`.
+    pub fn decline(&self, order_id: &str, bearer: Option<&str>, req: &DeclineOfferRequest) -> ApiResult<DeclineOfferResponse> {
+        self.authorized_order(order_id, bearer)?;
+        match self.store.record_decline(order_id, req.offer, now_secs()).map_err(storage)? {
+            DeclineOutcome::Recorded | DeclineOutcome::Refused(Refusal::AlreadyDeclined) => {}
+            DeclineOutcome::Refused(r) => return Err(refusal_error(r)),
+        }
+        let order = self.load(order_id)?;
+        Ok(DeclineOfferResponse { offer: req.offer, next: funnel(&order).next_after_decline(req.offer), receipt: receipt(&order)? })
+    }
+
+    /// `POST /v1/orders/{id}/confirm`.
+    pub fn confirm(&self, order_id: &str, bearer: Option<&str>, req: &ConfirmRequest) -> ApiResult<ConfirmResponse> {
+        let order = self.authorized_order(order_id, bearer)?;
+        let kind = match req.target {
+            ConfirmTarget::Order => ChargeKind::Primary,
+            ConfirmTarget::Upsell => ChargeKind::Upsell,
+            ConfirmTarget::Downsell => ChargeKind::Downsell,
+        };
+        let order = self.refresh(order, Some(kind))?;
+        let charge = order.charges.iter().find(|c| c.kind == kind).ok_or_else(|| conflict("nothing_to_confirm", "there is no such charge on this order"))?;
+        if charge.status == ChargeStatus::Pending {
+            return Err(conflict("addon_in_progress", "this charge is still being processed; retry shortly"));
+        }
+        let settled = matches!(charge.status, ChargeStatus::Succeeded | ChargeStatus::Declined);
+        Ok(ConfirmResponse {
+            target: req.target,
+            status: charge.status,
+            order_status: order_status(primary(&order)?.status),
+            next: if kind != ChargeKind::Primary && settled { Some(Next::Receipt) } else { None },
+            next_action: next_action_of(charge),
+            decline: decline_of(charge),
+            receipt: receipt(&order)?,
+        })
+    }
+
+    // ---------------------------------------------------------------- refunds
+
+    /// `POST /v1/orders/{id}/lines/{line}/refund` (admin).
+    pub fn refund(&self, order_id: &str, line_id: &str, bearer: Option<&str>, req: &RefundRequest) -> ApiResult<RefundResponse> {
+        self.require_admin(bearer)?;
+        if req.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+            return Err(ApiError::field("too_long", "reason", "must be at most 500 characters"));
+        }
+        let order = self.load(order_id)?;
+        let line = order
+            .lines
+            .iter()
+            .find(|l| l.id == line_id)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "line_not_found", "no such line on this order"))?;
+        let charge = order.charges.iter().find(|c| c.id == line.charge_id).ok_or_else(ApiError::internal)?;
+        let Some(reference) = charge.gateway_ref.clone().filter(|_| charge.status == ChargeStatus::Succeeded) else {
+            return Err(conflict("line_not_refundable", "this line was not paid"));
+        };
+        let amount = match order.tax_mode {
+            TaxMode::Inclusive => line.amount,
+            TaxMode::Exclusive => line.amount.checked_add(line.tax_amount).ok_or_else(ApiError::internal)?,
+        };
+        let new = RefundRecord { id: random_id("re_").map_err(id_error)?, line_id: line.id.clone(), charge_id: charge.id.clone(), amount, gateway_ref: None, created_at: 0 };
+        let refund = match self.store.begin_refund(order_id, line_id, &new, req.reason.as_deref(), now_secs()).map_err(storage)? {
+            BeginRefund::AlreadyRefunded(_) => return Err(conflict("line_already_refunded", "this line was already refunded")),
+            BeginRefund::Go(r) => r,
+        };
+        let gref = self.gateway.refund(&reference, refund.amount, &refund.id).map_err(gateway_error)?;
+        self.store.complete_refund(&refund.id, &gref, now_secs()).map_err(storage)?;
+        let order = self.load(order_id)?;
+        let receipt = receipt(&order)?;
+        let view = receipt.refunds.iter().find(|r| r.id == refund.id).cloned().ok_or_else(ApiError::internal)?;
+        Ok(RefundResponse { refund: view, receipt })
+    }
+
+    /// Deletes idempotency records older than the retention period.
+    pub fn purge(&self) -> Result<usize, StoreError> {
+        self.store.purge_idempotency(now_secs() - IDEMPOTENCY_RETENTION_SECS)
+    }
+}
+
