@@ -125,6 +125,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     Ok(value)
 }
 
+/// Parses a request body, which must be a JSON object.
+pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => parse_json(bytes),
+        Some(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", "the body must be a JSON object")),
+    }
+}
+
 /// A JSON body with the API's error shape for every rejection.
 pub struct ApiJson<T>(pub T);
 
@@ -154,7 +162,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json"));
         }
         let bytes = body_bytes(req).await?;
-        parse_json(&bytes).map(ApiJson)
+        parse_object(&bytes).map(ApiJson)
     }
 }
 
@@ -254,7 +262,7 @@ async fn refund(State(s): St, PathParams((id, line)): PathParams<(String, String
     } else if !is_json(&headers) {
         return ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json").into_response();
     } else {
-        match parse_json(&bytes) {
+        match parse_object(&bytes) {
             Ok(b) => b,
             Err(e) => return e.into_response(),
         }
