@@ -25,7 +25,10 @@ pub struct QuoteRequest {
     /// Offer id.
     pub offer_id: String,
     /// A/B variant id.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub variant: Option<String>,
     /// Buyer country, ISO 3166-1 alpha-2.
     pub country: String,
@@ -41,7 +44,10 @@ pub struct QuoteResponse {
     /// Offer id.
     pub offer_id: String,
     /// Variant applied.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub variant: Option<String>,
     /// ISO 4217 code.
     pub currency: String,
@@ -76,7 +82,10 @@ pub struct CreateOrderRequest {
     /// Offer id.
     pub offer_id: String,
     /// A/B variant id.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub variant: Option<String>,
     /// Whether the shopper ticked the order bump.
     pub bump: bool,
@@ -240,7 +249,10 @@ pub struct ChargeView {
     /// Card charged.
     pub card: CardSummary,
     /// Why it was declined.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub decline: Option<Decline>,
     /// Unix seconds.
     pub created_at: i64,
@@ -327,13 +339,22 @@ pub struct EventView {
     /// Unix seconds.
     pub at: i64,
     /// Charge concerned.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub charge_id: Option<String>,
     /// Line concerned (refunds).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub line_id: Option<String>,
     /// Amount concerned, minor units.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub amount: Option<i64>,
 }
 
@@ -348,7 +369,10 @@ pub struct Receipt {
     /// Offer id.
     pub offer_id: String,
     /// Variant.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub variant: Option<String>,
     /// ISO 4217.
     pub currency: String,
@@ -395,15 +419,24 @@ pub struct CreateOrderResponse {
     /// Outcome.
     pub status: OrderStatus,
     /// For `requires_action`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub next_action: Option<NextAction>,
     /// For `declined`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub decline: Option<Decline>,
     /// Card used.
     pub card: CardSummary,
     /// When `paid`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub receipt: Option<Receipt>,
 }
 
@@ -416,10 +449,16 @@ pub struct OrderView {
     /// Current status of the primary payment.
     pub status: OrderStatus,
     /// Pending 3-D Secure of the order or of an add-on.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub next_action: Option<NextAction>,
     /// Why the primary payment was declined.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub decline: Option<Decline>,
     /// Card.
     pub card: CardSummary,
@@ -512,10 +551,16 @@ pub struct AddonResponse {
     /// What comes next (after the challenge, for `requires_action`).
     pub next: Next,
     /// For `requires_action`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub next_action: Option<NextAction>,
     /// For `declined`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub decline: Option<Decline>,
     /// Receipt after this step.
     pub receipt: Receipt,
@@ -575,13 +620,22 @@ pub struct ConfirmResponse {
     /// For the order: its status now.
     pub order_status: OrderStatus,
     /// For add-ons: what comes next once settled.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub next: Option<Next>,
     /// Still `requires_action`: the challenge again.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub next_action: Option<NextAction>,
     /// Declined / authentication failed.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub decline: Option<Decline>,
     /// Receipt.
     pub receipt: Receipt,
@@ -593,7 +647,10 @@ pub struct ConfirmResponse {
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct RefundRequest {
     /// Free-text reason kept with the refund.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub reason: Option<String>,
 }
 
@@ -615,13 +672,22 @@ pub struct TokenRequest {
     /// Card number; spaces allowed.
     pub number: String,
     /// 1–12.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub exp_month: Option<u32>,
     /// Four digits, not in the past.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub exp_year: Option<u32>,
     /// 3–4 digits.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub cvc: Option<String>,
 }
 
@@ -652,10 +718,12 @@ pub struct ErrorBody {
     /// Human-readable message.
     pub message: String,
     /// Field path for validation errors, e.g. `buyer.email`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub field: Option<String>,
 }
-
 
 /// Minimal e-mail check: one `@`, non-empty local part, a dotted domain, no spaces, ≤ 254 chars.
 pub fn is_plausible_email(email: &str) -> bool {
@@ -676,7 +744,9 @@ pub fn is_plausible_email(email: &str) -> bool {
 
 /// `true` for an acceptable `Idempotency-Key`: 1–255 visible ASCII characters.
 pub fn is_valid_idempotency_key(key: &str) -> bool {
-    !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY && key.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY
+        && key.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 #[cfg(test)]
@@ -695,7 +765,9 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert!(is_valid_idempotency_key("9b1d7c1e-2f8e-4a57-b4c0-1b1f0b0d1c11"));
+        assert!(is_valid_idempotency_key(
+            "9b1d7c1e-2f8e-4a57-b4c0-1b1f0b0d1c11"
+        ));
         assert!(!is_valid_idempotency_key(""));
         assert!(!is_valid_idempotency_key("a b"));
         assert!(!is_valid_idempotency_key(&"k".repeat(256)));

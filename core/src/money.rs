@@ -79,12 +79,18 @@ impl Currency {
 
     /// The ISO 4217 code.
     pub fn code(self) -> &'static str {
-        ALL.iter().find(|(c, _, _)| *c == self).map(|(_, s, _)| *s).unwrap_or("XXX")
+        ALL.iter()
+            .find(|(c, _, _)| *c == self)
+            .map(|(_, s, _)| *s)
+            .unwrap_or("XXX")
     }
 
     /// Number of decimal digits of the minor unit (EUR 2, JPY 0, KWD 3).
     pub fn exponent(self) -> u8 {
-        ALL.iter().find(|(c, _, _)| *c == self).map(|(_, _, e)| *e).unwrap_or(2)
+        ALL.iter()
+            .find(|(c, _, _)| *c == self)
+            .map(|(_, _, e)| *e)
+            .unwrap_or(2)
     }
 
     /// Minor units per major unit (10^exponent).
@@ -158,7 +164,10 @@ impl Money {
         if self.currency != other.currency {
             return Err(MoneyError::CurrencyMismatch);
         }
-        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
+        let minor = self
+            .minor
+            .checked_add(other.minor)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
     }
 
@@ -167,7 +176,10 @@ impl Money {
         if self.currency != other.currency {
             return Err(MoneyError::CurrencyMismatch);
         }
-        let minor = self.minor.checked_sub(other.minor).ok_or(MoneyError::Overflow)?;
+        let minor = self
+            .minor
+            .checked_sub(other.minor)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
     }
 
@@ -178,8 +190,13 @@ impl Money {
     }
 
     /// Sum of amounts that must all be in `currency`.
-    pub fn checked_sum<I: IntoIterator<Item = Money>>(currency: Currency, items: I) -> Result<Money, MoneyError> {
-        items.into_iter().try_fold(Money::zero(currency), Money::checked_add)
+    pub fn checked_sum<I: IntoIterator<Item = Money>>(
+        currency: Currency,
+        items: I,
+    ) -> Result<Money, MoneyError> {
+        items
+            .into_iter()
+            .try_fold(Money::zero(currency), Money::checked_add)
     }
 
     /// The amount as a plain decimal string with exactly `exponent` decimals and no grouping:
@@ -196,7 +213,11 @@ impl Money {
             out.push_str(&digits);
             return out;
         }
-        let padded = if digits.len() <= exp { format!("{}{}", "0".repeat(exp + 1 - digits.len()), digits) } else { digits };
+        let padded = if digits.len() <= exp {
+            format!("{}{}", "0".repeat(exp + 1 - digits.len()), digits)
+        } else {
+            digits
+        };
         let split = padded.len() - exp;
         out.push_str(&padded[..split]);
         out.push('.');
@@ -217,11 +238,20 @@ impl Money {
             None => (body, ""),
         };
         let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty() || !all_digits(int) || !all_digits(frac) || frac.len() > exp || (body.contains('.') && frac.is_empty()) {
+        if int.is_empty()
+            || !all_digits(int)
+            || !all_digits(frac)
+            || frac.len() > exp
+            || (body.contains('.') && frac.is_empty())
+        {
             return Err(MoneyError::InvalidDecimal);
         }
         let mut minor: i64 = 0;
-        for b in int.bytes().chain(frac.bytes()).chain(core::iter::repeat_n(b'0', exp - frac.len())) {
+        for b in int
+            .bytes()
+            .chain(frac.bytes())
+            .chain(core::iter::repeat_n(b'0', exp - frac.len()))
+        {
             minor = minor
                 .checked_mul(10)
                 .and_then(|m| m.checked_add(i64::from(b - b'0')))
@@ -248,7 +278,11 @@ pub fn mul_div_round_half_up(amount: i64, num: i64, den: i64) -> Result<i64, Mon
     let den = i128::from(den);
     let q = prod / den;
     let r = prod % den;
-    let rounded = if 2 * r.abs() >= den { q + prod.signum() } else { q };
+    let rounded = if 2 * r.abs() >= den {
+        q + prod.signum()
+    } else {
+        q
+    };
     i64::try_from(rounded).map_err(|_| MoneyError::Overflow)
 }
 
@@ -278,19 +312,43 @@ mod tests {
         assert_eq!(Money::new(-5, Currency::Eur).to_decimal_string(), "-0.05");
         assert_eq!(Money::new(4900, Currency::Jpy).to_decimal_string(), "4900");
         assert_eq!(Money::new(1500, Currency::Kwd).to_decimal_string(), "1.500");
-        assert_eq!(Money::new(i64::MIN, Currency::Eur).to_decimal_string(), "-92233720368547758.08");
-        assert_eq!(Money::parse_decimal("49.5", Currency::Eur), Ok(Money::new(4950, Currency::Eur)));
-        assert_eq!(Money::parse_decimal("1.5", Currency::Jpy), Err(MoneyError::InvalidDecimal));
-        assert_eq!(Money::parse_decimal("1.", Currency::Eur), Err(MoneyError::InvalidDecimal));
-        assert_eq!(Money::parse_decimal("99999999999999999999", Currency::Eur), Err(MoneyError::Overflow));
+        assert_eq!(
+            Money::new(i64::MIN, Currency::Eur).to_decimal_string(),
+            "-92233720368547758.08"
+        );
+        assert_eq!(
+            Money::parse_decimal("49.5", Currency::Eur),
+            Ok(Money::new(4950, Currency::Eur))
+        );
+        assert_eq!(
+            Money::parse_decimal("1.5", Currency::Jpy),
+            Err(MoneyError::InvalidDecimal)
+        );
+        assert_eq!(
+            Money::parse_decimal("1.", Currency::Eur),
+            Err(MoneyError::InvalidDecimal)
+        );
+        assert_eq!(
+            Money::parse_decimal("99999999999999999999", Currency::Eur),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]
     fn checked_ops() {
         let e = Money::new(i64::MAX, Currency::Eur);
-        assert_eq!(e.checked_add(Money::new(1, Currency::Eur)), Err(MoneyError::Overflow));
-        assert_eq!(Money::new(1, Currency::Eur).checked_add(Money::new(1, Currency::Usd)), Err(MoneyError::CurrencyMismatch));
-        assert_eq!(Money::new(i64::MIN, Currency::Eur).checked_sub(Money::new(1, Currency::Eur)), Err(MoneyError::Overflow));
+        assert_eq!(
+            e.checked_add(Money::new(1, Currency::Eur)),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            Money::new(1, Currency::Eur).checked_add(Money::new(1, Currency::Usd)),
+            Err(MoneyError::CurrencyMismatch)
+        );
+        assert_eq!(
+            Money::new(i64::MIN, Currency::Eur).checked_sub(Money::new(1, Currency::Eur)),
+            Err(MoneyError::Overflow)
+        );
         assert_eq!(e.checked_mul(2), Err(MoneyError::Overflow));
     }
 
@@ -299,7 +357,10 @@ mod tests {
         assert_eq!(mul_div_round_half_up(5, 1, 2), Ok(3));
         assert_eq!(mul_div_round_half_up(-5, 1, 2), Ok(-3));
         assert_eq!(mul_div_round_half_up(4, 1, 3), Ok(1));
-        assert_eq!(mul_div_round_half_up(i64::MAX, 3, 1), Err(MoneyError::Overflow));
+        assert_eq!(
+            mul_div_round_half_up(i64::MAX, 3, 1),
+            Err(MoneyError::Overflow)
+        );
     }
 
     fn currency() -> impl Strategy<Value = Currency> {

@@ -90,22 +90,40 @@ pub struct VariantConfig {
     #[cfg_attr(feature = "serde", serde(default))]
     pub weight: u32,
     /// Product price override.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub product_price: Option<i64>,
     /// Bump price override.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub bump_price: Option<i64>,
     /// Bump label override.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub bump_label: Option<String>,
     /// Upsell price override.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub upsell_price: Option<i64>,
     /// Upsell headline override.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub upsell_headline: Option<String>,
     /// Downsell price override.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub downsell_price: Option<i64>,
 }
 
@@ -123,23 +141,38 @@ pub struct OfferConfig {
     /// The main product.
     pub product: ProductConfig,
     /// Optional order bump.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub bump: Option<BumpConfig>,
     /// Optional post-purchase upsell.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub upsell: Option<AddOnConfig>,
     /// Optional downsell, offered only after the upsell is declined; requires an upsell.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub downsell: Option<AddOnConfig>,
     /// Optional exit-intent offer.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub exit_offer: Option<ExitOfferConfig>,
     /// Refund terms shown on the checkout, the add-on cards and the receipt.
     pub refund_terms: String,
     /// Where to pay when the widget cannot run (https, or http on localhost).
     pub fallback_url: String,
     /// A/B variants.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Vec::is_empty"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub variants: Vec<VariantConfig>,
 }
 
@@ -156,8 +189,16 @@ pub struct FieldError {
 
 impl FieldError {
     /// A new error for `field`.
-    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> FieldError {
-        FieldError { field: field.into(), code, message: message.into() }
+    pub fn new(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> FieldError {
+        FieldError {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -212,18 +253,34 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
     if value.trim().is_empty() {
         errors.push(FieldError::new(field, "required", "must not be empty"));
     } else if value.chars().count() > max {
-        errors.push(FieldError::new(field, "too_long", format!("must be at most {max} characters")));
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
     } else if value.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(FieldError::new(field, "invalid_text", "must not contain control characters"));
+        errors.push(FieldError::new(
+            field,
+            "invalid_text",
+            "must not contain control characters",
+        ));
     }
 }
 
 fn check_price(errors: &mut Vec<FieldError>, field: &str, price: i64) -> bool {
     if price <= 0 {
-        errors.push(FieldError::new(field, "invalid_amount", "must be a positive amount in minor units"));
+        errors.push(FieldError::new(
+            field,
+            "invalid_amount",
+            "must be a positive amount in minor units",
+        ));
         false
     } else if price > MAX_PRICE_MINOR {
-        errors.push(FieldError::new(field, "invalid_amount", format!("must be at most {MAX_PRICE_MINOR} minor units")));
+        errors.push(FieldError::new(
+            field,
+            "invalid_amount",
+            format!("must be at most {MAX_PRICE_MINOR} minor units"),
+        ));
         false
     } else {
         true
@@ -232,7 +289,11 @@ fn check_price(errors: &mut Vec<FieldError>, field: &str, price: i64) -> bool {
 
 /// `true` for an id of lower-case ASCII letters, digits and `-`, 1–64 characters.
 pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ID && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !id.is_empty()
+        && id.len() <= MAX_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_valid_fallback_url(url: &str) -> bool {
@@ -249,7 +310,9 @@ fn is_valid_fallback_url(url: &str) -> bool {
         return false;
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    !host.is_empty() && url.len() <= 2048 && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+    !host.is_empty()
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 impl OfferConfig {
@@ -257,19 +320,39 @@ impl OfferConfig {
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if !is_valid_id(&self.id) {
-            errors.push(FieldError::new("id", "invalid_id", "must be 1–64 characters of a-z, 0-9 and '-'"));
+            errors.push(FieldError::new(
+                "id",
+                "invalid_id",
+                "must be 1–64 characters of a-z, 0-9 and '-'",
+            ));
         }
         if Currency::from_code(&self.currency).is_err() {
-            errors.push(FieldError::new("currency", "unknown_currency", format!("unknown currency {:?}", self.currency)));
+            errors.push(FieldError::new(
+                "currency",
+                "unknown_currency",
+                format!("unknown currency {:?}", self.currency),
+            ));
         }
         check_text(&mut errors, "product.label", &self.product.label, MAX_LABEL);
-        check_text(&mut errors, "product.description", &self.product.description, MAX_TEXT);
+        check_text(
+            &mut errors,
+            "product.description",
+            &self.product.description,
+            MAX_TEXT,
+        );
         let product_ok = check_price(&mut errors, "product.price", self.product.price);
         if let Some(b) = &self.bump {
             check_text(&mut errors, "bump.label", &b.label, MAX_LABEL);
             check_text(&mut errors, "bump.description", &b.description, MAX_TEXT);
-            if check_price(&mut errors, "bump.price", b.price) && product_ok && b.price >= self.product.price {
-                errors.push(FieldError::new("bump.price", "bump_price_too_high", "the order bump must cost less than the product"));
+            if check_price(&mut errors, "bump.price", b.price)
+                && product_ok
+                && b.price >= self.product.price
+            {
+                errors.push(FieldError::new(
+                    "bump.price",
+                    "bump_price_too_high",
+                    "the order bump must cost less than the product",
+                ));
             }
             if b.pre_checked {
                 errors.push(FieldError::new(
@@ -285,15 +368,28 @@ impl OfferConfig {
         if let Some(d) = &self.downsell {
             check_addon(&mut errors, "downsell", d);
             match &self.upsell {
-                None => errors.push(FieldError::new("downsell", "downsell_without_upsell", "a downsell needs an upsell to follow")),
+                None => errors.push(FieldError::new(
+                    "downsell",
+                    "downsell_without_upsell",
+                    "a downsell needs an upsell to follow",
+                )),
                 Some(u) if d.price > 0 && u.price > 0 && d.price >= u.price => {
-                    errors.push(FieldError::new("downsell.price", "downsell_price_too_high", "the downsell must cost less than the upsell"))
+                    errors.push(FieldError::new(
+                        "downsell.price",
+                        "downsell_price_too_high",
+                        "the downsell must cost less than the upsell",
+                    ))
                 }
                 Some(_) => {}
             }
         }
         if let Some(x) = &self.exit_offer {
-            check_text(&mut errors, "exit_offer.headline", &x.headline, MAX_HEADLINE);
+            check_text(
+                &mut errors,
+                "exit_offer.headline",
+                &x.headline,
+                MAX_HEADLINE,
+            );
             check_text(&mut errors, "exit_offer.body", &x.body, MAX_TEXT);
             if x.discount_percent == 0 || x.discount_percent > MAX_EXIT_DISCOUNT_PERCENT {
                 errors.push(FieldError::new(
@@ -305,14 +401,26 @@ impl OfferConfig {
         }
         check_text(&mut errors, "refund_terms", &self.refund_terms, MAX_TEXT);
         if !is_valid_fallback_url(&self.fallback_url) {
-            errors.push(FieldError::new("fallback_url", "invalid_url", "must be an https:// URL (http:// only for localhost)"));
+            errors.push(FieldError::new(
+                "fallback_url",
+                "invalid_url",
+                "must be an https:// URL (http:// only for localhost)",
+            ));
         }
         for (i, v) in self.variants.iter().enumerate() {
             let p = format!("variants[{i}]");
             if !is_valid_id(&v.id) {
-                errors.push(FieldError::new(format!("{p}.id"), "invalid_id", "must be 1–64 characters of a-z, 0-9 and '-'"));
+                errors.push(FieldError::new(
+                    format!("{p}.id"),
+                    "invalid_id",
+                    "must be 1–64 characters of a-z, 0-9 and '-'",
+                ));
             } else if self.variants[..i].iter().any(|o| o.id == v.id) {
-                errors.push(FieldError::new(format!("{p}.id"), "duplicate_variant", "variant ids must be unique"));
+                errors.push(FieldError::new(
+                    format!("{p}.id"),
+                    "duplicate_variant",
+                    "variant ids must be unique",
+                ));
             }
             let overrides: [(&str, Option<i64>, bool); 4] = [
                 ("product_price", v.product_price, true),
@@ -323,7 +431,11 @@ impl OfferConfig {
             for (name, value, present) in overrides {
                 if let Some(value) = value {
                     if !present {
-                        errors.push(FieldError::new(format!("{p}.{name}"), "not_applicable", "the offer has no such element"));
+                        errors.push(FieldError::new(
+                            format!("{p}.{name}"),
+                            "not_applicable",
+                            "the offer has no such element",
+                        ));
                     } else {
                         check_price(&mut errors, &format!("{p}.{name}"), value);
                     }
@@ -333,21 +445,41 @@ impl OfferConfig {
                 check_text(&mut errors, &format!("{p}.bump_label"), l, MAX_LABEL);
             }
             if let Some(h) = &v.upsell_headline {
-                check_text(&mut errors, &format!("{p}.upsell_headline"), h, MAX_HEADLINE);
+                check_text(
+                    &mut errors,
+                    &format!("{p}.upsell_headline"),
+                    h,
+                    MAX_HEADLINE,
+                );
             }
             // Relations (bump < product, downsell < upsell) must also hold with the overrides.
             let prod = v.product_price.unwrap_or(self.product.price);
-            if let (Some(b), true) = (&self.bump, v.product_price.is_some() || v.bump_price.is_some()) {
+            if let (Some(b), true) = (
+                &self.bump,
+                v.product_price.is_some() || v.bump_price.is_some(),
+            ) {
                 let bp = v.bump_price.unwrap_or(b.price);
                 if bp > 0 && prod > 0 && bp >= prod {
-                    errors.push(FieldError::new(format!("{p}.bump_price"), "bump_price_too_high", "the order bump must cost less than the product"));
+                    errors.push(FieldError::new(
+                        format!("{p}.bump_price"),
+                        "bump_price_too_high",
+                        "the order bump must cost less than the product",
+                    ));
                 }
             }
             if let (Some(u), Some(d)) = (&self.upsell, &self.downsell) {
                 let up = v.upsell_price.unwrap_or(u.price);
                 let dp = v.downsell_price.unwrap_or(d.price);
-                if (v.upsell_price.is_some() || v.downsell_price.is_some()) && dp > 0 && up > 0 && dp >= up {
-                    errors.push(FieldError::new(format!("{p}.downsell_price"), "downsell_price_too_high", "the downsell must cost less than the upsell"));
+                if (v.upsell_price.is_some() || v.downsell_price.is_some())
+                    && dp > 0
+                    && up > 0
+                    && dp >= up
+                {
+                    errors.push(FieldError::new(
+                        format!("{p}.downsell_price"),
+                        "downsell_price_too_high",
+                        "the downsell must cost less than the upsell",
+                    ));
                 }
             }
         }
@@ -361,10 +493,20 @@ impl OfferConfig {
         }
         let v = match variant {
             None => None,
-            Some(id) => Some(self.variants.iter().find(|v| v.id == id).ok_or(ResolveError::UnknownVariant)?),
+            Some(id) => Some(
+                self.variants
+                    .iter()
+                    .find(|v| v.id == id)
+                    .ok_or(ResolveError::UnknownVariant)?,
+            ),
         };
-        let currency = Currency::from_code(&self.currency)
-            .map_err(|_| ResolveError::Invalid(FieldError::new("currency", "unknown_currency", "unknown currency")))?;
+        let currency = Currency::from_code(&self.currency).map_err(|_| {
+            ResolveError::Invalid(FieldError::new(
+                "currency",
+                "unknown_currency",
+                "unknown currency",
+            ))
+        })?;
         let d = VariantConfig::default();
         let v_or = v.unwrap_or(&d);
         Ok(ResolvedOffer {
@@ -372,19 +514,22 @@ impl OfferConfig {
             variant: v.map(|v| v.id.clone()),
             currency,
             tax_mode: self.tax_mode,
-            product: PricedItem { label: self.product.label.clone(), price: v_or.product_price.unwrap_or(self.product.price) },
+            product: PricedItem {
+                label: self.product.label.clone(),
+                price: v_or.product_price.unwrap_or(self.product.price),
+            },
             bump: self.bump.as_ref().map(|b| PricedItem {
                 label: v_or.bump_label.clone().unwrap_or_else(|| b.label.clone()),
                 price: v_or.bump_price.unwrap_or(b.price),
             }),
-            upsell: self
-                .upsell
-                .as_ref()
-                .map(|u| PricedItem { label: u.label.clone(), price: v_or.upsell_price.unwrap_or(u.price) }),
-            downsell: self
-                .downsell
-                .as_ref()
-                .map(|u| PricedItem { label: u.label.clone(), price: v_or.downsell_price.unwrap_or(u.price) }),
+            upsell: self.upsell.as_ref().map(|u| PricedItem {
+                label: u.label.clone(),
+                price: v_or.upsell_price.unwrap_or(u.price),
+            }),
+            downsell: self.downsell.as_ref().map(|u| PricedItem {
+                label: u.label.clone(),
+                price: v_or.downsell_price.unwrap_or(u.price),
+            }),
             exit_discount_percent: self.exit_offer.as_ref().map(|x| x.discount_percent),
         })
     }
@@ -411,7 +556,12 @@ impl OfferConfig {
 fn check_addon(errors: &mut Vec<FieldError>, p: &str, a: &AddOnConfig) {
     check_text(errors, &format!("{p}.label"), &a.label, MAX_LABEL);
     check_text(errors, &format!("{p}.headline"), &a.headline, MAX_HEADLINE);
-    check_text(errors, &format!("{p}.deliverable"), &a.deliverable, MAX_TEXT);
+    check_text(
+        errors,
+        &format!("{p}.deliverable"),
+        &a.deliverable,
+        MAX_TEXT,
+    );
     check_price(errors, &format!("{p}.price"), a.price);
 }
 
@@ -464,8 +614,17 @@ pub fn demo_offer_jpy() -> OfferConfig {
         id: "tokyo-night-presets".into(),
         currency: "JPY".into(),
         tax_mode: TaxMode::Exclusive,
-        product: ProductConfig { label: "Tokyo Night Presets".into(), description: "20 presets for neon night photography.".into(), price: 4900 },
-        bump: Some(BumpConfig { label: "Add the LUT pack for video".into(), description: "The same looks as video LUTs.".into(), price: 980, pre_checked: false }),
+        product: ProductConfig {
+            label: "Tokyo Night Presets".into(),
+            description: "20 presets for neon night photography.".into(),
+            price: 4900,
+        },
+        bump: Some(BumpConfig {
+            label: "Add the LUT pack for video".into(),
+            description: "The same looks as video LUTs.".into(),
+            price: 980,
+            pre_checked: false,
+        }),
         upsell: Some(AddOnConfig {
             label: "Night editing workshop".into(),
             headline: "Edit night shots live with me".into(),
@@ -486,8 +645,17 @@ pub fn demo_offer_kwd() -> OfferConfig {
         id: "desert-light-course".into(),
         currency: "KWD".into(),
         tax_mode: TaxMode::Exclusive,
-        product: ProductConfig { label: "Desert Light Course".into(), description: "Shooting in harsh light, 8 lessons.".into(), price: 15_250 },
-        bump: Some(BumpConfig { label: "Add the golden-hour presets".into(), description: "15 presets for warm light.".into(), price: 2_125, pre_checked: false }),
+        product: ProductConfig {
+            label: "Desert Light Course".into(),
+            description: "Shooting in harsh light, 8 lessons.".into(),
+            price: 15_250,
+        },
+        bump: Some(BumpConfig {
+            label: "Add the golden-hour presets".into(),
+            description: "15 presets for warm light.".into(),
+            price: 2_125,
+            pre_checked: false,
+        }),
         upsell: Some(AddOnConfig {
             label: "Location guide".into(),
             headline: "Know where to shoot".into(),

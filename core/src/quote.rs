@@ -80,7 +80,10 @@ impl QuoteLine {
     pub fn charged(&self, mode: TaxMode) -> Result<i64, MoneyError> {
         match mode {
             TaxMode::Inclusive => Ok(self.amount),
-            TaxMode::Exclusive => self.amount.checked_add(self.tax_amount).ok_or(MoneyError::Overflow),
+            TaxMode::Exclusive => self
+                .amount
+                .checked_add(self.tax_amount)
+                .ok_or(MoneyError::Overflow),
         }
     }
 }
@@ -147,31 +150,59 @@ pub fn build_quote(lines: &[CartLine], mode: TaxMode, rule: &TaxRule) -> Result<
         let tax = rule.tax_for(l.amount, mode)?;
         tax_sum = tax_sum.checked_add(tax).ok_or(QuoteError::Overflow)?;
         line_sum = line_sum.checked_add(l.amount).ok_or(QuoteError::Overflow)?;
-        out.push(QuoteLine { id: l.kind.as_str().to_string(), kind: l.kind, label: l.label.clone(), amount: l.amount, tax_amount: tax });
+        out.push(QuoteLine {
+            id: l.kind.as_str().to_string(),
+            kind: l.kind,
+            label: l.label.clone(),
+            amount: l.amount,
+            tax_amount: tax,
+        });
     }
     let tax = if rule.rate_bp == 0 {
         Vec::new()
     } else {
-        vec![TaxLine { label: rule.label(), rate_bp: rule.rate_bp, amount: tax_sum, included: mode == TaxMode::Inclusive }]
+        vec![TaxLine {
+            label: rule.label(),
+            rate_bp: rule.rate_bp,
+            amount: tax_sum,
+            included: mode == TaxMode::Inclusive,
+        }]
     };
     let total = match mode {
         TaxMode::Inclusive => line_sum,
         TaxMode::Exclusive => line_sum.checked_add(tax_sum).ok_or(QuoteError::Overflow)?,
     };
-    Ok(Quote { lines: out, tax, total })
+    Ok(Quote {
+        lines: out,
+        tax,
+        total,
+    })
 }
 
 impl Quote {
     /// `true` when the total is exactly the sum of the lines (plus added tax) and each tax line
     /// is the sum of the per-line taxes.
     pub fn check(&self, mode: TaxMode) -> bool {
-        let lines: Option<i64> = self.lines.iter().try_fold(0i64, |a, l| a.checked_add(l.amount));
-        let line_tax: Option<i64> = self.lines.iter().try_fold(0i64, |a, l| a.checked_add(l.tax_amount));
-        let tax: Option<i64> = self.tax.iter().try_fold(0i64, |a, t| a.checked_add(t.amount));
+        let lines: Option<i64> = self
+            .lines
+            .iter()
+            .try_fold(0i64, |a, l| a.checked_add(l.amount));
+        let line_tax: Option<i64> = self
+            .lines
+            .iter()
+            .try_fold(0i64, |a, l| a.checked_add(l.tax_amount));
+        let tax: Option<i64> = self
+            .tax
+            .iter()
+            .try_fold(0i64, |a, t| a.checked_add(t.amount));
         let (Some(lines), Some(line_tax), Some(tax)) = (lines, line_tax, tax) else {
             return false;
         };
-        let tax_ok = if self.tax.is_empty() { line_tax == 0 } else { tax == line_tax };
+        let tax_ok = if self.tax.is_empty() {
+            line_tax == 0
+        } else {
+            tax == line_tax
+        };
         let expected = match mode {
             TaxMode::Inclusive => Some(lines),
             TaxMode::Exclusive => lines.checked_add(tax),
@@ -202,21 +233,48 @@ pub fn discounted_price(price: i64, percent: u8) -> Result<i64, MoneyError> {
 /// The product line (with the exit discount applied when `exit_offer`).
 pub fn product_line(offer: &ResolvedOffer, exit_offer: bool) -> Result<CartLine, QuoteError> {
     let (amount, label) = match (exit_offer, offer.exit_discount_percent) {
-        (true, Some(p)) => (discounted_price(offer.product.price, p)?, format!("{} ({p}% off)", offer.product.label)),
+        (true, Some(p)) => (
+            discounted_price(offer.product.price, p)?,
+            format!("{} ({p}% off)", offer.product.label),
+        ),
         _ => (offer.product.price, offer.product.label.clone()),
     };
-    Ok(CartLine { kind: LineKind::Product, label, amount })
+    Ok(CartLine {
+        kind: LineKind::Product,
+        label,
+        amount,
+    })
 }
 
 /// Both quotes for `offer` sold to a buyer under `rule`.
-pub fn quote_pair(offer: &ResolvedOffer, rule: &TaxRule, exit_offer: bool) -> Result<QuotePair, QuoteError> {
+pub fn quote_pair(
+    offer: &ResolvedOffer,
+    rule: &TaxRule,
+    exit_offer: bool,
+) -> Result<QuotePair, QuoteError> {
     let product = product_line(offer, exit_offer)?;
     let without = build_quote(core::slice::from_ref(&product), offer.tax_mode, rule)?;
     let with = match &offer.bump {
-        Some(b) => build_quote(&[product, CartLine { kind: LineKind::Bump, label: b.label.clone(), amount: b.price }], offer.tax_mode, rule)?,
+        Some(b) => build_quote(
+            &[
+                product,
+                CartLine {
+                    kind: LineKind::Bump,
+                    label: b.label.clone(),
+                    amount: b.price,
+                },
+            ],
+            offer.tax_mode,
+            rule,
+        )?,
         None => without.clone(),
     };
-    Ok(QuotePair { currency: offer.currency, tax_mode: offer.tax_mode, without_bump: without, with_bump: with })
+    Ok(QuotePair {
+        currency: offer.currency,
+        tax_mode: offer.tax_mode,
+        without_bump: without,
+        with_bump: with,
+    })
 }
 
 /// The single line of an add-on charge (`Upsell` or `Downsell`), or `None` if the offer has none.
@@ -226,7 +284,11 @@ pub fn addon_line(offer: &ResolvedOffer, kind: LineKind) -> Option<CartLine> {
         LineKind::Downsell => offer.downsell.as_ref(),
         _ => None,
     }?;
-    Some(CartLine { kind, label: item.label.clone(), amount: item.price })
+    Some(CartLine {
+        kind,
+        label: item.label.clone(),
+        amount: item.price,
+    })
 }
 
 #[cfg(test)]
@@ -248,7 +310,10 @@ mod tests {
         assert!(q.with_bump.check(TaxMode::Inclusive));
         let x = quote_pair(&o, &nl, true).unwrap();
         assert_eq!(x.without_bump.total, 4410);
-        assert_eq!(x.without_bump.lines[0].label, "Lightroom Presets Masterclass (10% off)");
+        assert_eq!(
+            x.without_bump.lines[0].label,
+            "Lightroom Presets Masterclass (10% off)"
+        );
     }
 
     #[test]
@@ -258,7 +323,12 @@ mod tests {
         // 4900 * 0.19 = 931 ; 980*0.19 = 186.2 → 186
         assert_eq!(j.without_bump.total, 4900 + 931);
         assert_eq!(j.with_bump.total, 4900 + 931 + 980 + 186);
-        let k = quote_pair(&demo_offer_kwd().resolve(None).unwrap(), &TaxRule::for_country("KW").unwrap(), false).unwrap();
+        let k = quote_pair(
+            &demo_offer_kwd().resolve(None).unwrap(),
+            &TaxRule::for_country("KW").unwrap(),
+            false,
+        )
+        .unwrap();
         assert_eq!(k.with_bump.total, 15_250 + 2_125);
         assert!(k.with_bump.tax.is_empty());
     }
@@ -267,13 +337,34 @@ mod tests {
     fn overflow_is_an_error() {
         let de = TaxRule::for_country("DE").unwrap();
         let lines = [
-            CartLine { kind: LineKind::Product, label: "a".into(), amount: i64::MAX },
-            CartLine { kind: LineKind::Bump, label: "b".into(), amount: 1 },
+            CartLine {
+                kind: LineKind::Product,
+                label: "a".into(),
+                amount: i64::MAX,
+            },
+            CartLine {
+                kind: LineKind::Bump,
+                label: "b".into(),
+                amount: 1,
+            },
         ];
-        assert_eq!(build_quote(&lines, TaxMode::Inclusive, &de), Err(QuoteError::Overflow));
-        assert_eq!(build_quote(&lines[..1], TaxMode::Exclusive, &de), Err(QuoteError::Overflow));
-        let neg = [CartLine { kind: LineKind::Product, label: "a".into(), amount: -1 }];
-        assert_eq!(build_quote(&neg, TaxMode::Inclusive, &de), Err(QuoteError::NegativeAmount));
+        assert_eq!(
+            build_quote(&lines, TaxMode::Inclusive, &de),
+            Err(QuoteError::Overflow)
+        );
+        assert_eq!(
+            build_quote(&lines[..1], TaxMode::Exclusive, &de),
+            Err(QuoteError::Overflow)
+        );
+        let neg = [CartLine {
+            kind: LineKind::Product,
+            label: "a".into(),
+            amount: -1,
+        }];
+        assert_eq!(
+            build_quote(&neg, TaxMode::Inclusive, &de),
+            Err(QuoteError::NegativeAmount)
+        );
     }
 
     fn country() -> impl Strategy<Value = &'static str> {
@@ -285,7 +376,12 @@ mod tests {
     }
 
     fn kind() -> impl Strategy<Value = LineKind> {
-        prop_oneof![Just(LineKind::Product), Just(LineKind::Bump), Just(LineKind::Upsell), Just(LineKind::Downsell)]
+        prop_oneof![
+            Just(LineKind::Product),
+            Just(LineKind::Bump),
+            Just(LineKind::Upsell),
+            Just(LineKind::Downsell)
+        ]
     }
 
     proptest! {

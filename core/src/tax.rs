@@ -87,7 +87,7 @@ pub const EU_VAT_RATES: [(&str, u32); 27] = [
 ];
 
 /// ISO 3166-1 alpha-2 codes (plus `XK`, Kosovo, which payment providers use).
-const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR \
+pub const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR \
 BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ \
 FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE \
 JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR \
@@ -97,7 +97,9 @@ UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
 
 /// `true` for an upper-case ISO 3166-1 alpha-2 country code.
 pub fn is_country_code(code: &str) -> bool {
-    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && COUNTRIES.split(' ').any(|c| c == code)
+    code.len() == 2
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && COUNTRIES.split(' ').any(|c| c == code)
 }
 
 /// The buyer's country was not an ISO 3166-1 alpha-2 code.
@@ -126,8 +128,15 @@ impl TaxRule {
             return Err(UnknownCountry);
         }
         let b = country.as_bytes();
-        let rate_bp = EU_VAT_RATES.iter().find(|(c, _)| *c == country).map(|(_, r)| *r).unwrap_or(0);
-        Ok(TaxRule { country: [b[0], b[1]], rate_bp })
+        let rate_bp = EU_VAT_RATES
+            .iter()
+            .find(|(c, _)| *c == country)
+            .map(|(_, r)| *r)
+            .unwrap_or(0);
+        Ok(TaxRule {
+            country: [b[0], b[1]],
+            rate_bp,
+        })
     }
 
     /// Country code as a string.
@@ -141,7 +150,7 @@ impl TaxRule {
         let frac = self.rate_bp % 100;
         let pct = if frac == 0 {
             whole.to_string()
-        } else if frac % 10 == 0 {
+        } else if frac.is_multiple_of(10) {
             format!("{whole}.{}", frac / 10)
         } else {
             format!("{whole}.{frac:02}")
@@ -182,7 +191,10 @@ mod tests {
         let nl = TaxRule::for_country("NL").unwrap();
         assert_eq!(nl.rate_bp, 2100);
         assert_eq!(nl.label(), "VAT 21% (NL)");
-        assert_eq!(TaxRule::for_country("FI").unwrap().label(), "VAT 25.5% (FI)");
+        assert_eq!(
+            TaxRule::for_country("FI").unwrap().label(),
+            "VAT 25.5% (FI)"
+        );
         assert_eq!(TaxRule::for_country("US").unwrap().rate_bp, 0);
         assert_eq!(TaxRule::for_country("XX"), Err(UnknownCountry));
     }

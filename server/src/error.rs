@@ -21,12 +21,26 @@ pub struct ApiError {
 impl ApiError {
     /// A new error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// A 400 naming `field`.
-    pub fn field(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::BAD_REQUEST, code, message: message.into(), field: Some(field.into()) }
+    pub fn field(
+        code: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     /// Sets the field.
@@ -43,17 +57,31 @@ impl ApiError {
     /// 503 for a storage failure (transient; nothing was half-written).
     pub fn storage(e: impl std::fmt::Display) -> ApiError {
         eprintln!("momentum-server: storage error: {e}");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the order store is temporarily unavailable; retry with the same Idempotency-Key")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the order store is temporarily unavailable; retry with the same Idempotency-Key",
+        )
     }
 
     /// 500 for a bug (a panic caught at the edge). Never expected.
     pub fn internal() -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; retry with the same Idempotency-Key")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; retry with the same Idempotency-Key",
+        )
     }
 
     /// The JSON body.
     pub fn body(&self) -> ErrorResponse {
-        ErrorResponse { error: ErrorBody { code: self.code.to_string(), message: self.message.clone(), field: self.field.clone() } }
+        ErrorResponse {
+            error: ErrorBody {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                field: self.field.clone(),
+            },
+        }
     }
 }
 
@@ -65,17 +93,29 @@ impl From<FieldError> for ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| b"{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}".to_vec());
+        let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| {
+            b"{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}".to_vec()
+        });
         let mut res = (self.status, body).into_response();
-        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::CONFLICT {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         res
     }

@@ -113,5 +113,10 @@ pub trait Gateway: Send + Sync {
     /// Current state of a charge (after 3-D Secure, or while processing).
     fn retrieve(&self, reference: &str) -> Result<GatewayCharge, GatewayError>;
     /// Refunds `amount` of a charge; returns the refund reference. Idempotent per key.
-    fn refund(&self, reference: &str, amount: i64, idempotency_key: &str) -> Result<String, GatewayError>;
+    fn refund(
+        &self,
+        reference: &str,
+        amount: i64,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError>;
 }

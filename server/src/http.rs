@@ -42,7 +42,9 @@ pub struct AppState {
 type St = State<Arc<AppState>>;
 
 /// Runs blocking service code on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         eprintln!("momentum-server: request task failed: {e}");
         ApiError::internal()
@@ -51,16 +53,29 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + '
 
 fn json_response<T: Serialize>(status: StatusCode, v: &T) -> Response {
     match serde_json::to_vec(v) {
-        Ok(body) => (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
+        Ok(body) => (
+            status,
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            body,
+        )
+            .into_response(),
         Err(_) => ApiError::internal().into_response(),
     }
 }
 
 fn reply(r: Reply) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
-    let mut res = (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], r.body).into_response();
+    let mut res = (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        r.body,
+    )
+        .into_response();
     if r.replayed {
-        res.headers_mut().insert(HeaderName::from_static(REPLAYED_HEADER), HeaderValue::from_static("true"));
+        res.headers_mut().insert(
+            HeaderName::from_static(REPLAYED_HEADER),
+            HeaderValue::from_static("true"),
+        );
     }
     res
 }
@@ -96,7 +111,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         let inner = e.inner();
         let msg = clean(&inner.to_string());
         if !inner.is_data() {
-            return ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {msg}"));
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {msg}"),
+            );
         }
         // serde_path_to_error already ends the path with an unknown field's name; a missing
         // field's path ends at its parent.
@@ -121,7 +140,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             ApiError::field("invalid_field", path, msg)
         }
     })?;
-    de.end().map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {}", clean(&e.to_string()))))?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {}", clean(&e.to_string())),
+        )
+    })?;
     Ok(value)
 }
 
@@ -129,7 +154,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
 pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | None => parse_json(bytes),
-        Some(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", "the body must be a JSON object")),
+        Some(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "the body must be a JSON object",
+        )),
     }
 }
 
@@ -140,16 +169,30 @@ fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
         .unwrap_or(false)
 }
 
 async fn body_bytes(req: Request) -> ApiResult<Bytes> {
     Bytes::from_request(req, &()).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body must be at most {MAX_BODY_BYTES} bytes"))
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+            )
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the body could not be read")
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "the body could not be read",
+            )
         }
     })
 }
@@ -159,7 +202,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers()) {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json"));
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send Content-Type: application/json",
+            ));
         }
         let bytes = body_bytes(req).await?;
         parse_object(&bytes).map(ApiJson)
@@ -182,13 +229,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
 
 /// `Authorization: Bearer <token>`.
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = v.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Option<String> {
-    headers.get(IDEMPOTENCY_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    headers
+        .get(IDEMPOTENCY_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 // ------------------------------------------------------------------------ handlers
@@ -202,14 +257,24 @@ async fn not_found() -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this resource").into_response()
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this resource",
+    )
+    .into_response()
 }
 
 async fn get_offer(State(s): St, PathParams(id): PathParams<String>) -> Response {
     result(blocking(move || s.service.offer(&id)).await)
 }
 
-async fn put_offer(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap, ApiJson(offer): ApiJson<OfferConfig>) -> Response {
+async fn put_offer(
+    State(s): St,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    ApiJson(offer): ApiJson<OfferConfig>,
+) -> Response {
     let auth = bearer(&headers);
     result(blocking(move || s.service.put_offer(&id, auth.as_deref(), offer)).await)
 }
@@ -218,7 +283,11 @@ async fn quote(State(s): St, ApiJson(req): ApiJson<QuoteRequest>) -> Response {
     result(blocking(move || s.service.quote(&req)).await)
 }
 
-async fn create_order(State(s): St, headers: HeaderMap, ApiJson(req): ApiJson<CreateOrderRequest>) -> Response {
+async fn create_order(
+    State(s): St,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreateOrderRequest>,
+) -> Response {
     let key = idempotency_key(&headers);
     match blocking(move || s.service.create_order(key.as_deref(), &req)).await {
         Ok(r) => reply(r),
@@ -226,12 +295,21 @@ async fn create_order(State(s): St, headers: HeaderMap, ApiJson(req): ApiJson<Cr
     }
 }
 
-async fn get_order(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap) -> Response {
+async fn get_order(
+    State(s): St,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+) -> Response {
     let auth = bearer(&headers);
     result(blocking(move || s.service.order(&id, auth.as_deref())).await)
 }
 
-async fn addon(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap, ApiJson(req): ApiJson<AddonRequest>) -> Response {
+async fn addon(
+    State(s): St,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<AddonRequest>,
+) -> Response {
     let auth = bearer(&headers);
     let key = idempotency_key(&headers);
     match blocking(move || s.service.addon(&id, auth.as_deref(), key.as_deref(), &req)).await {
@@ -240,17 +318,31 @@ async fn addon(State(s): St, PathParams(id): PathParams<String>, headers: Header
     }
 }
 
-async fn decline(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap, ApiJson(req): ApiJson<DeclineOfferRequest>) -> Response {
+async fn decline(
+    State(s): St,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<DeclineOfferRequest>,
+) -> Response {
     let auth = bearer(&headers);
     result(blocking(move || s.service.decline(&id, auth.as_deref(), &req)).await)
 }
 
-async fn confirm(State(s): St, PathParams(id): PathParams<String>, headers: HeaderMap, ApiJson(req): ApiJson<ConfirmRequest>) -> Response {
+async fn confirm(
+    State(s): St,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> Response {
     let auth = bearer(&headers);
     result(blocking(move || s.service.confirm(&id, auth.as_deref(), &req)).await)
 }
 
-async fn refund(State(s): St, PathParams((id, line)): PathParams<(String, String)>, req: Request) -> Response {
+async fn refund(
+    State(s): St,
+    PathParams((id, line)): PathParams<(String, String)>,
+    req: Request,
+) -> Response {
     let headers = req.headers().clone();
     let auth = bearer(&headers);
     let bytes = match body_bytes(req).await {
@@ -260,7 +352,12 @@ async fn refund(State(s): St, PathParams((id, line)): PathParams<(String, String
     let body: RefundRequest = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         RefundRequest::default()
     } else if !is_json(&headers) {
-        return ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json").into_response();
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        )
+        .into_response();
     } else {
         match parse_object(&bytes) {
             Ok(b) => b,
@@ -273,10 +370,22 @@ async fn refund(State(s): St, PathParams((id, line)): PathParams<(String, String
 async fn tokens(State(s): St, ApiJson(req): ApiJson<TokenRequest>) -> Response {
     result(
         blocking(move || {
-            let card = validate_card(&req.number, req.exp_month, req.exp_year, req.cvc.as_deref(), now_secs())
-                .map_err(|e| ApiError::field(e.code, e.field, e.message))?;
-            let token = s.test_gateway.tokenize(&card).map_err(|e| ApiError::storage(e))?;
-            Ok(TokenResponse { token, card: CardSummary { brand: card.brand.to_string(), last4: card.last4 } })
+            let card = validate_card(
+                &req.number,
+                req.exp_month,
+                req.exp_year,
+                req.cvc.as_deref(),
+                now_secs(),
+            )
+            .map_err(|e| ApiError::field(e.code, e.field, e.message))?;
+            let token = s.test_gateway.tokenize(&card).map_err(ApiError::storage)?;
+            Ok(TokenResponse {
+                token,
+                card: CardSummary {
+                    brand: card.brand.to_string(),
+                    last4: card.last4,
+                },
+            })
         })
         .await,
     )
@@ -323,9 +432,21 @@ fn esc(s: &str) -> String {
 }
 
 fn html(status: StatusCode, body: String) -> Response {
-    let mut res = (status, [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body).into_response();
-    res.headers_mut().insert(HeaderName::from_static("content-security-policy"), HeaderValue::from_static(CHALLENGE_CSP));
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut res = (
+        status,
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
+    res.headers_mut().insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(CHALLENGE_CSP),
+    );
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -340,16 +461,29 @@ fn page(title: &str, main: &str) -> String {
 
 fn challenge_page(v: &crate::test_gateway::ChallengeView) -> Response {
     let amount = Currency::from_code(&v.currency)
-        .map(|c| format!("{} {}", Money::new(v.amount, c).to_decimal_string(), c.code()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                Money::new(v.amount, c).to_decimal_string(),
+                c.code()
+            )
+        })
         .unwrap_or_else(|_| v.amount.to_string());
     if v.state != "pending" {
-        let (word, outcome) = if v.state == "approved" { ("approved", "approved") } else { ("failed", "failed") };
+        let (word, outcome) = if v.state == "approved" {
+            ("approved", "approved")
+        } else {
+            ("failed", "failed")
+        };
         let main = format!(
             "<h1>Authentication {word}</h1><p id=\"momentum-3ds-result\" data-challenge=\"{id}\" data-outcome=\"{outcome}\" role=\"status\">\
 You can close this window and return to the checkout.</p>",
             id = esc(&v.id)
         );
-        return html(StatusCode::OK, page(&format!("Authentication {word}"), &main));
+        return html(
+            StatusCode::OK,
+            page(&format!("Authentication {word}"), &main),
+        );
     }
     let main = format!(
         "<h1>Confirm your payment</h1><p>Test mode: this page stands in for your bank's 3-D Secure check.</p>\
@@ -365,7 +499,13 @@ You can close this window and return to the checkout.</p>",
 }
 
 fn challenge_missing() -> Response {
-    html(StatusCode::NOT_FOUND, page("Challenge not found", "<h1>Challenge not found</h1><p>This authentication link is not valid.</p>"))
+    html(
+        StatusCode::NOT_FOUND,
+        page(
+            "Challenge not found",
+            "<h1>Challenge not found</h1><p>This authentication link is not valid.</p>",
+        ),
+    )
 }
 
 async fn challenge_get(State(s): St, PathParams(id): PathParams<String>) -> Response {
@@ -380,7 +520,15 @@ async fn challenge_post(State(s): St, PathParams(id): PathParams<String>, body: 
     let approve = match form.split('&').find_map(|kv| kv.strip_prefix("outcome=")) {
         Some("approve") => true,
         Some("fail") => false,
-        _ => return html(StatusCode::BAD_REQUEST, page("Bad request", "<h1>Bad request</h1><p>Choose approve or fail.</p>")),
+        _ => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                page(
+                    "Bad request",
+                    "<h1>Bad request</h1><p>Choose approve or fail.</p>",
+                ),
+            )
+        }
     };
     match tokio::task::spawn_blocking(move || s.test_gateway.answer_challenge(&id, approve)).await {
         Ok(Ok(v)) => challenge_page(&v),
@@ -389,7 +537,11 @@ async fn challenge_post(State(s): St, PathParams(id): PathParams<String>, body: 
 }
 
 async fn challenge_js() -> Response {
-    ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], CHALLENGE_JS).into_response()
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        CHALLENGE_JS,
+    )
+        .into_response()
 }
 
 async fn challenge_css() -> Response {
@@ -410,27 +562,45 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
         .route("/v1/orders/{order_id}/confirm", post(confirm))
         .route("/v1/orders/{order_id}/lines/{line_id}/refund", post(refund))
         .route("/v1/test-gateway/tokens", post(tokens))
-        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::overriding(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     let app = Router::new()
         .route("/healthz", get(health))
         .route("/test-gateway/challenge.js", get(challenge_js))
         .route("/test-gateway/challenge.css", get(challenge_css))
-        .route("/test-gateway/challenge/{challenge_id}", get(challenge_get).post(challenge_post))
+        .route(
+            "/test-gateway/challenge/{challenge_id}",
+            get(challenge_get).post(challenge_post),
+        )
         .merge(api)
         .method_not_allowed_fallback(method_not_allowed);
     let app = match static_dir {
-        Some(dir) => app.fallback_service(ServeDir::new(dir).not_found_service(not_found.into_service())),
+        Some(dir) => {
+            app.fallback_service(ServeDir::new(dir).not_found_service(not_found.into_service()))
+        }
         None => app.fallback(not_found),
     };
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
-        .allow_headers([CONTENT_TYPE, axum::http::header::AUTHORIZATION, HeaderName::from_static(IDEMPOTENCY_HEADER)])
+        .allow_headers([
+            CONTENT_TYPE,
+            axum::http::header::AUTHORIZATION,
+            HeaderName::from_static(IDEMPOTENCY_HEADER),
+        ])
         .expose_headers([HeaderName::from_static(REPLAYED_HEADER)])
         .max_age(Duration::from_secs(600));
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)
-        .layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("cross-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("cross-origin"),
+        ))
         .with_state(state)
 }

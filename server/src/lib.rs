@@ -70,10 +70,16 @@ fn load_offers(store: &dyn Store, file: Option<&PathBuf>) -> std::io::Result<()>
     match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)?;
-            let offers: Vec<OfferConfig> = http::parse_json(text.as_bytes()).map_err(|e| io_err(format!("{}: {}", path.display(), e.message)))?;
+            let offers: Vec<OfferConfig> = http::parse_json(text.as_bytes())
+                .map_err(|e| io_err(format!("{}: {}", path.display(), e.message)))?;
             for (i, o) in offers.iter().enumerate() {
                 if let Some(e) = o.validate().into_iter().next() {
-                    return Err(io_err(format!("{}: offers[{i}].{}: {}", path.display(), e.field, e.message)));
+                    return Err(io_err(format!(
+                        "{}: offers[{i}].{}: {}",
+                        path.display(),
+                        e.field,
+                        e.message
+                    )));
                 }
                 store.put_offer(o, now).map_err(io_err)?;
             }
@@ -99,20 +105,36 @@ impl Server {
     pub async fn bind(config: Config) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         let local = listener.local_addr()?;
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
         let cfg = config.clone();
         let (service, test_gateway) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-            let store: Arc<dyn Store> = Arc::new(sqlite::SqliteStore::open(&cfg.db).map_err(io_err)?);
+            let store: Arc<dyn Store> =
+                Arc::new(sqlite::SqliteStore::open(&cfg.db).map_err(io_err)?);
             load_offers(store.as_ref(), cfg.offers_file.as_ref())?;
-            let gw = Arc::new(test_gateway::TestGateway::open(&cfg.db, &public_url, cfg.processing_delay).map_err(io_err)?);
-            let service = Arc::new(service::Service::new(store, gw.clone(), cfg.admin_key.clone()).map_err(io_err)?);
+            let gw = Arc::new(
+                test_gateway::TestGateway::open(&cfg.db, &public_url, cfg.processing_delay)
+                    .map_err(io_err)?,
+            );
+            let service = Arc::new(
+                service::Service::new(store, gw.clone(), cfg.admin_key.clone()).map_err(io_err)?,
+            );
             Ok((service, gw))
         })
         .await
         .map_err(io_err)??;
-        let state = Arc::new(http::AppState { service: service.clone(), test_gateway });
+        let state = Arc::new(http::AppState {
+            service: service.clone(),
+            test_gateway,
+        });
         let app = http::router(state, config.static_dir.clone());
-        Ok(Server { listener, app, service })
+        Ok(Server {
+            listener,
+            app,
+            service,
+        })
     }
 
     /// The bound address.
@@ -121,7 +143,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves; purges old idempotency records hourly.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let service = self.service.clone();
         let purge = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -129,13 +154,17 @@ impl Server {
                 tick.tick().await;
                 let s = service.clone();
                 match tokio::task::spawn_blocking(move || s.purge()).await {
-                    Ok(Ok(n)) if n > 0 => println!("momentum-server: purged {n} idempotency records older than 24 h"),
+                    Ok(Ok(n)) if n > 0 => {
+                        println!("momentum-server: purged {n} idempotency records older than 24 h")
+                    }
                     Ok(Err(e)) => eprintln!("momentum-server: purge failed: {e}"),
                     _ => {}
                 }
             }
         });
-        let out = axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await;
+        let out = axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await;
         purge.abort();
         out
     }

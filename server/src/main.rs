@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use momentum_server::{Config, Server, DEMO_ADMIN_KEY};
 
-const HELP: &str = "momentum-server: Momentum's reference backend (host fetch API v1 + test payment gateway)
+const HELP: &str =
+    "momentum-server: Momentum's reference backend (host fetch API v1 + test payment gateway)
 
 USAGE: momentum-server [OPTIONS]
 
@@ -40,7 +41,12 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (flag.clone(), None),
         };
-        let mut value = || inline.clone().or_else(|| it.next()).ok_or_else(|| format!("{name} needs a value"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
         match name.as_str() {
             "--addr" => c.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
             "--db" => c.db = PathBuf::from(value()?),
@@ -52,7 +58,13 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
                 }
                 c.admin_key = k;
             }
-            "--processing-delay-ms" => c.processing_delay = Duration::from_millis(value()?.parse().map_err(|e| format!("--processing-delay-ms: {e}"))?),
+            "--processing-delay-ms" => {
+                c.processing_delay = Duration::from_millis(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--processing-delay-ms: {e}"))?,
+                )
+            }
             "--public-url" => c.public_url = Some(value()?),
             "--offers" => c.offers_file = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown option {other} (see --help)")),

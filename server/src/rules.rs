@@ -150,7 +150,13 @@ mod tests {
     use super::*;
 
     fn paid() -> Funnel {
-        Funnel { primary: ChargeStatus::Succeeded, has_upsell: true, has_downsell: true, upsell: Slot::Open, downsell: Slot::Open }
+        Funnel {
+            primary: ChargeStatus::Succeeded,
+            has_upsell: true,
+            has_downsell: true,
+            upsell: Slot::Open,
+            downsell: Slot::Open,
+        }
     }
 
     #[test]
@@ -158,24 +164,63 @@ mod tests {
         let f = paid();
         assert_eq!(f.can_accept(AddonKind::Upsell), Ok(()));
         assert_eq!(f.can_accept(AddonKind::Downsell), Err(Refusal::Locked));
-        let unpaid = Funnel { primary: ChargeStatus::Processing, ..f };
-        assert_eq!(unpaid.can_accept(AddonKind::Upsell), Err(Refusal::OrderNotPaid));
-        let declined = Funnel { upsell: Slot::Declined, ..f };
+        let unpaid = Funnel {
+            primary: ChargeStatus::Processing,
+            ..f
+        };
+        assert_eq!(
+            unpaid.can_accept(AddonKind::Upsell),
+            Err(Refusal::OrderNotPaid)
+        );
+        let declined = Funnel {
+            upsell: Slot::Declined,
+            ..f
+        };
         assert_eq!(declined.can_accept(AddonKind::Downsell), Ok(()));
         assert_eq!(declined.can_accept(AddonKind::Upsell), Err(Refusal::Closed));
-        assert_eq!(declined.next_after_decline(AddonKind::Upsell), Next::Downsell);
-        let card_declined = Funnel { upsell: Slot::Charge(ChargeStatus::Declined), ..f };
-        assert_eq!(card_declined.can_accept(AddonKind::Downsell), Err(Refusal::Closed));
+        assert_eq!(
+            declined.next_after_decline(AddonKind::Upsell),
+            Next::Downsell
+        );
+        let card_declined = Funnel {
+            upsell: Slot::Charge(ChargeStatus::Declined),
+            ..f
+        };
+        assert_eq!(
+            card_declined.can_accept(AddonKind::Downsell),
+            Err(Refusal::Closed)
+        );
         assert_eq!(card_declined.state(AddonKind::Downsell), OfferState::Closed);
-        let taken = Funnel { upsell: Slot::Charge(ChargeStatus::Succeeded), ..f };
-        assert_eq!(taken.can_accept(AddonKind::Upsell), Err(Refusal::AlreadyApplied));
+        let taken = Funnel {
+            upsell: Slot::Charge(ChargeStatus::Succeeded),
+            ..f
+        };
+        assert_eq!(
+            taken.can_accept(AddonKind::Upsell),
+            Err(Refusal::AlreadyApplied)
+        );
         assert_eq!(taken.can_accept(AddonKind::Downsell), Err(Refusal::Closed));
         assert_eq!(taken.can_decline(AddonKind::Downsell), Err(Refusal::Closed));
-        let pending = Funnel { upsell: Slot::Charge(ChargeStatus::RequiresAction), ..f };
-        assert_eq!(pending.can_accept(AddonKind::Upsell), Err(Refusal::InProgress));
-        let no_down = Funnel { has_downsell: false, ..declined };
-        assert_eq!(no_down.can_accept(AddonKind::Downsell), Err(Refusal::NotAvailable));
+        let pending = Funnel {
+            upsell: Slot::Charge(ChargeStatus::RequiresAction),
+            ..f
+        };
+        assert_eq!(
+            pending.can_accept(AddonKind::Upsell),
+            Err(Refusal::InProgress)
+        );
+        let no_down = Funnel {
+            has_downsell: false,
+            ..declined
+        };
+        assert_eq!(
+            no_down.can_accept(AddonKind::Downsell),
+            Err(Refusal::NotAvailable)
+        );
         assert_eq!(no_down.next_after_decline(AddonKind::Upsell), Next::Receipt);
-        assert_eq!(declined.can_decline(AddonKind::Upsell), Err(Refusal::AlreadyDeclined));
+        assert_eq!(
+            declined.can_decline(AddonKind::Upsell),
+            Err(Refusal::AlreadyDeclined)
+        );
     }
 }

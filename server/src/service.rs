@@ -65,7 +65,10 @@ struct KeyGuard<'a> {
 
 impl Drop for KeyGuard<'_> {
     fn drop(&mut self) {
-        self.set.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
     }
 }
 
@@ -79,13 +82,33 @@ fn id_error(e: getrandom::Error) -> ApiError {
 
 fn gateway_error(e: GatewayError) -> ApiError {
     match e {
-        GatewayError::InvalidToken => ApiError::field("invalid_payment_token", "payment_token", "the payment token is not valid"),
-        GatewayError::TokenUsed => ApiError::field("payment_token_used", "payment_token", "the payment token was already used; tokenize the card again"),
-        GatewayError::NotFound => ApiError::new(StatusCode::BAD_GATEWAY, "gateway_error", "the payment provider does not know this payment"),
-        GatewayError::RefundExceedsCharge => ApiError::new(StatusCode::CONFLICT, "line_not_refundable", "the provider refused the refund"),
+        GatewayError::InvalidToken => ApiError::field(
+            "invalid_payment_token",
+            "payment_token",
+            "the payment token is not valid",
+        ),
+        GatewayError::TokenUsed => ApiError::field(
+            "payment_token_used",
+            "payment_token",
+            "the payment token was already used; tokenize the card again",
+        ),
+        GatewayError::NotFound => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "gateway_error",
+            "the payment provider does not know this payment",
+        ),
+        GatewayError::RefundExceedsCharge => ApiError::new(
+            StatusCode::CONFLICT,
+            "line_not_refundable",
+            "the provider refused the refund",
+        ),
         GatewayError::Unavailable(m) => {
             eprintln!("momentum-server: gateway unavailable: {m}");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "gateway_unavailable", "the payment provider is unavailable; retry with the same Idempotency-Key")
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "gateway_unavailable",
+                "the payment provider is unavailable; retry with the same Idempotency-Key",
+            )
         }
     }
 }
@@ -100,25 +123,44 @@ fn conflict(code: &'static str, message: &str) -> ApiError {
 
 fn refusal_error(r: Refusal) -> ApiError {
     match r {
-        Refusal::OrderNotPaid => conflict("order_not_paid", "the order is not paid; add-ons are only possible on a paid order"),
+        Refusal::OrderNotPaid => conflict(
+            "order_not_paid",
+            "the order is not paid; add-ons are only possible on a paid order",
+        ),
         Refusal::NotAvailable => conflict("offer_not_available", "this offer has no such add-on"),
-        Refusal::InProgress => conflict("addon_in_progress", "this add-on is already being charged; check the order status"),
-        Refusal::Locked => conflict("offer_locked", "the downsell is only available after the upsell was declined"),
-        Refusal::AlreadyApplied | Refusal::Closed | Refusal::AlreadyDeclined => conflict("offer_closed", "this offer was already answered"),
+        Refusal::InProgress => conflict(
+            "addon_in_progress",
+            "this add-on is already being charged; check the order status",
+        ),
+        Refusal::Locked => conflict(
+            "offer_locked",
+            "the downsell is only available after the upsell was declined",
+        ),
+        Refusal::AlreadyApplied | Refusal::Closed | Refusal::AlreadyDeclined => {
+            conflict("offer_closed", "this offer was already answered")
+        }
     }
 }
 
 fn fingerprint<T: Serialize>(endpoint: &str, scope: &str, req: &T) -> ApiResult<String> {
     let body = to_json(req)?;
-    Ok(sha256_hex(format!("{endpoint}\n{scope}\n{body}").as_bytes()))
+    Ok(sha256_hex(
+        format!("{endpoint}\n{scope}\n{body}").as_bytes(),
+    ))
 }
 
 fn required_key(key: Option<&str>) -> ApiResult<String> {
     match key {
-        None => Err(ApiError::field("idempotency_key_missing", "Idempotency-Key", "the Idempotency-Key header is required")),
-        Some(k) if !is_valid_idempotency_key(k) => {
-            Err(ApiError::field("idempotency_key_invalid", "Idempotency-Key", "the Idempotency-Key must be 1–255 visible ASCII characters"))
-        }
+        None => Err(ApiError::field(
+            "idempotency_key_missing",
+            "Idempotency-Key",
+            "the Idempotency-Key header is required",
+        )),
+        Some(k) if !is_valid_idempotency_key(k) => Err(ApiError::field(
+            "idempotency_key_invalid",
+            "Idempotency-Key",
+            "the Idempotency-Key must be 1–255 visible ASCII characters",
+        )),
         Some(k) => Ok(k.to_string()),
     }
 }
@@ -132,29 +174,49 @@ fn existing(rec: &IdemRecord, fp: &str) -> ApiResult<Option<Reply>> {
             "this Idempotency-Key was used with a different request; use a new key for a new attempt",
         ));
     }
-    Ok(rec.response.as_ref().map(|(status, body)| Reply { status: *status, body: body.clone(), replayed: true }))
+    Ok(rec.response.as_ref().map(|(status, body)| Reply {
+        status: *status,
+        body: body.clone(),
+        replayed: true,
+    }))
 }
 
 fn in_progress() -> ApiError {
-    conflict("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
+    conflict(
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    )
 }
 
 fn resolve(offer: &OfferConfig, variant: Option<&str>) -> ApiResult<ResolvedOffer> {
     offer.resolve(variant).map_err(|e| match e {
-        ResolveError::UnknownVariant => ApiError::field("unknown_variant", "variant", "this offer has no such variant"),
+        ResolveError::UnknownVariant => ApiError::field(
+            "unknown_variant",
+            "variant",
+            "this offer has no such variant",
+        ),
         ResolveError::Invalid(f) => {
             eprintln!("momentum-server: stored offer {} is invalid: {f}", offer.id);
-            ApiError::new(StatusCode::CONFLICT, "offer_invalid", "the offer configuration is invalid")
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "offer_invalid",
+                "the offer configuration is invalid",
+            )
         }
     })
 }
 
 fn quote_error(e: QuoteError) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "amount_out_of_range", format!("the amounts cannot be priced: {e}"))
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "amount_out_of_range",
+        format!("the amounts cannot be priced: {e}"),
+    )
 }
 
 fn tax_rule(country: &str, field: &str) -> ApiResult<TaxRule> {
-    TaxRule::for_country(country).map_err(|e| ApiError::field("invalid_country", field, e.to_string()))
+    TaxRule::for_country(country)
+        .map_err(|e| ApiError::field("invalid_country", field, e.to_string()))
 }
 
 fn order_status(primary: ChargeStatus) -> OrderStatus {
@@ -170,10 +232,22 @@ fn charge_update(charge_id: &str, g: &crate::gateway::GatewayCharge) -> ChargeUp
     let (status, action_url, decline) = match &g.status {
         GatewayStatus::Succeeded => (ChargeStatus::Succeeded, None, None),
         GatewayStatus::Processing => (ChargeStatus::Processing, None, None),
-        GatewayStatus::RequiresAction { url } => (ChargeStatus::RequiresAction, Some(url.clone()), None),
-        GatewayStatus::Declined { code, message } => (ChargeStatus::Declined, None, Some((code.clone(), message.clone()))),
+        GatewayStatus::RequiresAction { url } => {
+            (ChargeStatus::RequiresAction, Some(url.clone()), None)
+        }
+        GatewayStatus::Declined { code, message } => (
+            ChargeStatus::Declined,
+            None,
+            Some((code.clone(), message.clone())),
+        ),
     };
-    ChargeUpdate { charge_id: charge_id.to_string(), status, gateway_ref: g.reference.clone(), action_url, decline }
+    ChargeUpdate {
+        charge_id: charge_id.to_string(),
+        status,
+        gateway_ref: g.reference.clone(),
+        action_url,
+        decline,
+    }
 }
 
 fn funnel(o: &OrderRecord) -> Funnel {
@@ -201,28 +275,47 @@ fn funnel(o: &OrderRecord) -> Funnel {
 }
 
 fn primary(o: &OrderRecord) -> ApiResult<&ChargeRecord> {
-    o.charges.iter().find(|c| c.kind == ChargeKind::Primary).ok_or_else(ApiError::internal)
+    o.charges
+        .iter()
+        .find(|c| c.kind == ChargeKind::Primary)
+        .ok_or_else(ApiError::internal)
 }
 
 fn decline_of(c: &ChargeRecord) -> Option<Decline> {
-    c.decline.as_ref().map(|(code, message)| Decline { code: code.clone(), message: message.clone() })
+    c.decline.as_ref().map(|(code, message)| Decline {
+        code: code.clone(),
+        message: message.clone(),
+    })
 }
 
 fn next_action_of(c: &ChargeRecord) -> Option<NextAction> {
     match (c.status, &c.action_url) {
-        (ChargeStatus::RequiresAction, Some(url)) => Some(NextAction::Redirect { url: url.clone() }),
+        (ChargeStatus::RequiresAction, Some(url)) => {
+            Some(NextAction::Redirect { url: url.clone() })
+        }
         _ => None,
     }
 }
 
 fn card(o: &OrderRecord) -> CardSummary {
-    CardSummary { brand: o.card_brand.clone(), last4: o.card_last4.clone() }
+    CardSummary {
+        brand: o.card_brand.clone(),
+        last4: o.card_last4.clone(),
+    }
 }
 
 /// The itemized receipt of an order: paid lines only; total = Σ lines (+ added tax).
 pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
-    let paid = |charge_id: &str| o.charges.iter().any(|c| c.id == charge_id && c.status == ChargeStatus::Succeeded);
-    let refunded_line = |line: &str| o.refunds.iter().any(|r| r.line_id == line && r.gateway_ref.is_some());
+    let paid = |charge_id: &str| {
+        o.charges
+            .iter()
+            .any(|c| c.id == charge_id && c.status == ChargeStatus::Succeeded)
+    };
+    let refunded_line = |line: &str| {
+        o.refunds
+            .iter()
+            .any(|r| r.line_id == line && r.gateway_ref.is_some())
+    };
     let lines: Vec<ReceiptLine> = o
         .lines
         .iter()
@@ -237,14 +330,32 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
             refunded: refunded_line(&l.id),
         })
         .collect();
-    let overflow = || ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "amount_out_of_range", "amount out of range");
+    let overflow = || {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount_out_of_range",
+            "amount out of range",
+        )
+    };
     let mut tax: Vec<TaxLine> = Vec::new();
     let rule = TaxRule::for_country(&o.country).ok();
-    for l in o.lines.iter().filter(|l| paid(&l.charge_id) && l.rate_bp > 0) {
+    for l in o
+        .lines
+        .iter()
+        .filter(|l| paid(&l.charge_id) && l.rate_bp > 0)
+    {
         match tax.iter_mut().find(|t| t.rate_bp == l.rate_bp) {
             Some(t) => t.amount = t.amount.checked_add(l.tax_amount).ok_or_else(overflow)?,
             None => tax.push(TaxLine {
-                label: rule.map(|r| TaxRule { rate_bp: l.rate_bp, ..r }.label()).unwrap_or_else(|| "VAT".into()),
+                label: rule
+                    .map(|r| {
+                        TaxRule {
+                            rate_bp: l.rate_bp,
+                            ..r
+                        }
+                        .label()
+                    })
+                    .unwrap_or_else(|| "VAT".into()),
                 rate_bp: l.rate_bp,
                 amount: l.tax_amount,
                 included: o.tax_mode == TaxMode::Inclusive,
@@ -263,9 +374,17 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
         .refunds
         .iter()
         .filter(|r| r.gateway_ref.is_some())
-        .map(|r| RefundView { id: r.id.clone(), line_id: r.line_id.clone(), amount: r.amount, created_at: r.created_at })
+        .map(|r| RefundView {
+            id: r.id.clone(),
+            line_id: r.line_id.clone(),
+            amount: r.amount,
+            created_at: r.created_at,
+        })
         .collect();
-    let refunded = refunds.iter().try_fold(0i64, |a, r| a.checked_add(r.amount)).ok_or_else(overflow)?;
+    let refunded = refunds
+        .iter()
+        .try_fold(0i64, |a, r| a.checked_add(r.amount))
+        .ok_or_else(overflow)?;
     let f = funnel(o);
     let c = card(o);
     Ok(Receipt {
@@ -274,7 +393,9 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
         offer_id: o.offer_id.clone(),
         variant: o.variant.clone(),
         currency: o.currency.clone(),
-        exponent: Currency::from_code(&o.currency).map(|c| c.exponent()).unwrap_or(2),
+        exponent: Currency::from_code(&o.currency)
+            .map(|c| c.exponent())
+            .unwrap_or(2),
         tax_mode: o.tax_mode,
         email: o.email.clone(),
         country: o.country.clone(),
@@ -286,14 +407,32 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
         charges: o
             .charges
             .iter()
-            .map(|ch| ChargeView { id: ch.id.clone(), kind: ch.kind, amount: ch.amount, status: ch.status, card: c.clone(), decline: decline_of(ch), created_at: ch.created_at })
+            .map(|ch| ChargeView {
+                id: ch.id.clone(),
+                kind: ch.kind,
+                amount: ch.amount,
+                status: ch.status,
+                card: c.clone(),
+                decline: decline_of(ch),
+                created_at: ch.created_at,
+            })
             .collect(),
         refunds,
-        offers: OfferAnswers { bump: o.bump, upsell: f.state(AddonKind::Upsell), downsell: f.state(AddonKind::Downsell) },
+        offers: OfferAnswers {
+            bump: o.bump,
+            upsell: f.state(AddonKind::Upsell),
+            downsell: f.state(AddonKind::Downsell),
+        },
         events: o
             .events
             .iter()
-            .map(|e| EventView { kind: e.kind.clone(), at: e.at, charge_id: e.charge_id.clone(), line_id: e.line_id.clone(), amount: e.amount })
+            .map(|e| EventView {
+                kind: e.kind.clone(),
+                at: e.at,
+                charge_id: e.charge_id.clone(),
+                line_id: e.line_id.clone(),
+                amount: e.amount,
+            })
             .collect(),
         refund_terms: o.offer.refund_terms.clone(),
         created_at: o.created_at,
@@ -302,9 +441,19 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
 
 impl Service {
     /// A service over `store` and `gateway`; `admin_key` authenticates creator calls.
-    pub fn new(store: Arc<dyn Store>, gateway: Arc<dyn Gateway>, admin_key: String) -> Result<Service, StoreError> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        gateway: Arc<dyn Gateway>,
+        admin_key: String,
+    ) -> Result<Service, StoreError> {
         let secret = store.installation_secret()?;
-        Ok(Service { store, gateway, secret, admin_key, inflight: Mutex::new(HashSet::new()) })
+        Ok(Service {
+            store,
+            gateway,
+            secret,
+            admin_key,
+            inflight: Mutex::new(HashSet::new()),
+        })
     }
 
     /// The store.
@@ -315,7 +464,10 @@ impl Service {
     fn lock(&self, key: &IdemKey) -> Option<KeyGuard<'_>> {
         let mut set = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
         if set.insert(key.clone()) {
-            Some(KeyGuard { set: &self.inflight, key: key.clone() })
+            Some(KeyGuard {
+                set: &self.inflight,
+                key: key.clone(),
+            })
         } else {
             None
         }
@@ -334,7 +486,10 @@ impl Service {
 
     /// The bearer secret of an order: HMAC(installation secret, order id). Nothing to store.
     pub fn order_secret(&self, order_id: &str) -> String {
-        format!("osec_{}", hex(&hmac_sha256(&self.secret, order_id.as_bytes())))
+        format!(
+            "osec_{}",
+            hex(&hmac_sha256(&self.secret, order_id.as_bytes()))
+        )
     }
 
     fn is_admin(&self, bearer: &str) -> bool {
@@ -343,41 +498,78 @@ impl Service {
 
     fn require_admin(&self, bearer: Option<&str>) -> ApiResult<()> {
         match bearer {
-            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key>")),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send Authorization: Bearer <admin key>",
+            )),
             Some(b) if self.is_admin(b) => Ok(()),
-            Some(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this key may not do that")),
+            Some(_) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this key may not do that",
+            )),
         }
     }
 
     /// The order, if `bearer` is its order secret or the admin key.
     fn authorized_order(&self, order_id: &str, bearer: Option<&str>) -> ApiResult<OrderRecord> {
         let Some(bearer) = bearer else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <order_secret>"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send Authorization: Bearer <order_secret>",
+            ));
         };
-        let order = self.store.order(order_id).map_err(storage)?.ok_or_else(ApiError::order_not_found)?;
-        if self.is_admin(bearer) || constant_time_eq(bearer.as_bytes(), self.order_secret(order_id).as_bytes()) {
+        let order = self
+            .store
+            .order(order_id)
+            .map_err(storage)?
+            .ok_or_else(ApiError::order_not_found)?;
+        if self.is_admin(bearer)
+            || constant_time_eq(bearer.as_bytes(), self.order_secret(order_id).as_bytes())
+        {
             Ok(order)
         } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this order secret does not belong to this order"))
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this order secret does not belong to this order",
+            ))
         }
     }
 
     fn load(&self, order_id: &str) -> ApiResult<OrderRecord> {
-        self.store.order(order_id).map_err(storage)?.ok_or_else(ApiError::order_not_found)
+        self.store
+            .order(order_id)
+            .map_err(storage)?
+            .ok_or_else(ApiError::order_not_found)
     }
 
     // ---------------------------------------------------------------- offers and quotes
 
     /// `GET /v1/offers/{id}`.
     pub fn offer(&self, id: &str) -> ApiResult<OfferConfig> {
-        self.store.offer(id).map_err(storage)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "offer_not_found", "no such offer"))
+        self.store
+            .offer(id)
+            .map_err(storage)?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "offer_not_found", "no such offer"))
     }
 
     /// `PUT /v1/offers/{id}` (admin).
-    pub fn put_offer(&self, id: &str, bearer: Option<&str>, offer: OfferConfig) -> ApiResult<OfferConfig> {
+    pub fn put_offer(
+        &self,
+        id: &str,
+        bearer: Option<&str>,
+        offer: OfferConfig,
+    ) -> ApiResult<OfferConfig> {
         self.require_admin(bearer)?;
         if offer.id != id {
-            return Err(ApiError::field("id_mismatch", "id", "the id in the body must match the URL"));
+            return Err(ApiError::field(
+                "id_mismatch",
+                "id",
+                "the id in the body must match the URL",
+            ));
         }
         if let Some(e) = offer.validate().into_iter().next() {
             return Err(e.into());
@@ -387,10 +579,10 @@ impl Service {
     }
 
     fn offer_for(&self, offer_id: &str) -> ApiResult<OfferConfig> {
-        self.store
-            .offer(offer_id)
-            .map_err(storage)?
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_offer", "no such offer").with_field("offer_id"))
+        self.store.offer(offer_id).map_err(storage)?.ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_offer", "no such offer")
+                .with_field("offer_id")
+        })
     }
 
     /// `POST /v1/quotes`.
@@ -398,7 +590,11 @@ impl Service {
         let rule = tax_rule(&req.country, "country")?;
         let offer = self.offer_for(&req.offer_id)?;
         if req.exit_offer && offer.exit_offer.is_none() {
-            return Err(ApiError::field("not_available", "exit_offer", "this offer has no exit offer"));
+            return Err(ApiError::field(
+                "not_available",
+                "exit_offer",
+                "this offer has no exit offer",
+            ));
         }
         let resolved = resolve(&offer, req.variant.as_deref())?;
         let pair = quote_pair(&resolved, &rule, req.exit_offer).map_err(quote_error)?;
@@ -418,7 +614,11 @@ impl Service {
 
     /// `POST /v1/orders`.
     pub fn create_order(&self, key: Option<&str>, req: &CreateOrderRequest) -> ApiResult<Reply> {
-        let key = IdemKey { endpoint: "create_order", scope: String::new(), key: required_key(key)? };
+        let key = IdemKey {
+            endpoint: "create_order",
+            scope: String::new(),
+            key: required_key(key)?,
+        };
         let fp = fingerprint(key.endpoint, "", req)?;
         let _guard = match self.enter(&key, &fp)? {
             Ok(replay) => return Ok(replay),
@@ -427,25 +627,54 @@ impl Service {
 
         // Validation: answered without storing anything.
         if !is_plausible_email(&req.buyer.email) {
-            return Err(ApiError::field("invalid_email", "buyer.email", "not a valid e-mail address"));
+            return Err(ApiError::field(
+                "invalid_email",
+                "buyer.email",
+                "not a valid e-mail address",
+            ));
         }
         let rule = tax_rule(&req.buyer.country, "buyer.country")?;
         if req.payment_token.is_empty() || req.payment_token.len() > 255 {
-            return Err(ApiError::field("invalid_payment_token", "payment_token", "the payment token is not valid"));
+            return Err(ApiError::field(
+                "invalid_payment_token",
+                "payment_token",
+                "the payment token is not valid",
+            ));
         }
         let offer = self.offer_for(&req.offer_id)?;
         if req.exit_offer && offer.exit_offer.is_none() {
-            return Err(ApiError::field("not_available", "exit_offer", "this offer has no exit offer"));
+            return Err(ApiError::field(
+                "not_available",
+                "exit_offer",
+                "this offer has no exit offer",
+            ));
         }
         if req.bump && offer.bump.is_none() {
-            return Err(ApiError::field("not_available", "bump", "this offer has no order bump"));
+            return Err(ApiError::field(
+                "not_available",
+                "bump",
+                "this offer has no order bump",
+            ));
         }
         let resolved = resolve(&offer, req.variant.as_deref())?;
         let pair = quote_pair(&resolved, &rule, req.exit_offer).map_err(quote_error)?;
-        let quote = if req.bump { pair.with_bump } else { pair.without_bump };
+        let quote = if req.bump {
+            pair.with_bump
+        } else {
+            pair.without_bump
+        };
 
         // Save the payment method (idempotent per key + request at the provider).
-        let pm = self.gateway.attach(&req.payment_token, &format!("attach_{}", sha256_hex(format!("{}\n{fp}", key.key).as_bytes()))).map_err(gateway_error)?;
+        let pm = self
+            .gateway
+            .attach(
+                &req.payment_token,
+                &format!(
+                    "attach_{}",
+                    sha256_hex(format!("{}\n{fp}", key.key).as_bytes())
+                ),
+            )
+            .map_err(gateway_error)?;
 
         let order_id = random_id("ord_").map_err(id_error)?;
         let new = NewOrder {
@@ -464,12 +693,26 @@ impl Service {
             lines: quote
                 .lines
                 .iter()
-                .map(|l| NewLine { kind: l.kind, label: l.label.clone(), amount: l.amount, tax_amount: l.tax_amount, rate_bp: rule.rate_bp })
+                .map(|l| NewLine {
+                    kind: l.kind,
+                    label: l.label.clone(),
+                    amount: l.amount,
+                    tax_amount: l.tax_amount,
+                    rate_bp: rule.rate_bp,
+                })
                 .collect(),
-            charge: NewCharge { id: random_id("ch_").map_err(id_error)?, kind: ChargeKind::Primary, amount: quote.total },
+            charge: NewCharge {
+                id: random_id("ch_").map_err(id_error)?,
+                kind: ChargeKind::Primary,
+                amount: quote.total,
+            },
             offer,
         };
-        let order_id = match self.store.begin_order(&key, &fp, &new, now_secs()).map_err(storage)? {
+        let order_id = match self
+            .store
+            .begin_order(&key, &fp, &new, now_secs())
+            .map_err(storage)?
+        {
             Begin::Started => order_id,
             Begin::Existing(rec) => match existing(&rec, &fp)? {
                 Some(replay) => return Ok(replay),
@@ -486,9 +729,17 @@ impl Service {
         if charge.status == ChargeStatus::Pending {
             let g = self
                 .gateway
-                .charge(&ChargeRequest { payment_method: &order.payment_method, amount: charge.amount, currency: &order.currency, purpose: Purpose::Primary, idempotency_key: &charge.id })
+                .charge(&ChargeRequest {
+                    payment_method: &order.payment_method,
+                    amount: charge.amount,
+                    currency: &order.currency,
+                    purpose: Purpose::Primary,
+                    idempotency_key: &charge.id,
+                })
                 .map_err(gateway_error)?;
-            self.store.update_charge(&charge_update(&charge.id, &g), now_secs()).map_err(storage)?;
+            self.store
+                .update_charge(&charge_update(&charge.id, &g), now_secs())
+                .map_err(storage)?;
             order = self.load(order_id)?;
         }
         let charge = primary(&order)?;
@@ -500,25 +751,44 @@ impl Service {
             next_action: next_action_of(charge),
             decline: decline_of(charge),
             card: card(&order),
-            receipt: if status == OrderStatus::Paid { Some(receipt(&order)?) } else { None },
+            receipt: if status == OrderStatus::Paid {
+                Some(receipt(&order)?)
+            } else {
+                None
+            },
         };
         let body = to_json(&res)?;
-        self.store.complete_idempotency(key, 201, &body, now_secs()).map_err(storage)?;
-        Ok(Reply { status: 201, body, replayed: false })
+        self.store
+            .complete_idempotency(key, 201, &body, now_secs())
+            .map_err(storage)?;
+        Ok(Reply {
+            status: 201,
+            body,
+            replayed: false,
+        })
     }
 
     /// Asks the gateway about charges that may have moved (processing, 3-D Secure) and records it.
     fn refresh(&self, order: OrderRecord, only: Option<ChargeKind>) -> ApiResult<OrderRecord> {
         let mut changed = false;
         for c in &order.charges {
-            if only.is_some_and(|k| k != c.kind) || !matches!(c.status, ChargeStatus::Processing | ChargeStatus::RequiresAction) {
+            if only.is_some_and(|k| k != c.kind)
+                || !matches!(
+                    c.status,
+                    ChargeStatus::Processing | ChargeStatus::RequiresAction
+                )
+            {
                 continue;
             }
-            let Some(reference) = &c.gateway_ref else { continue };
+            let Some(reference) = &c.gateway_ref else {
+                continue;
+            };
             let g = self.gateway.retrieve(reference).map_err(gateway_error)?;
             let update = charge_update(&c.id, &g);
             if update.status != c.status {
-                self.store.update_charge(&update, now_secs()).map_err(storage)?;
+                self.store
+                    .update_charge(&update, now_secs())
+                    .map_err(storage)?;
                 changed = true;
             }
         }
@@ -547,8 +817,18 @@ impl Service {
     // ---------------------------------------------------------------- add-ons
 
     /// `POST /v1/orders/{id}/addons`.
-    pub fn addon(&self, order_id: &str, bearer: Option<&str>, key: Option<&str>, req: &AddonRequest) -> ApiResult<Reply> {
-        let key = IdemKey { endpoint: "addon", scope: order_id.to_string(), key: required_key(key)? };
+    pub fn addon(
+        &self,
+        order_id: &str,
+        bearer: Option<&str>,
+        key: Option<&str>,
+        req: &AddonRequest,
+    ) -> ApiResult<Reply> {
+        let key = IdemKey {
+            endpoint: "addon",
+            scope: order_id.to_string(),
+            key: required_key(key)?,
+        };
         let order = self.authorized_order(order_id, bearer)?;
         let fp = fingerprint(key.endpoint, order_id, req)?;
         let _guard = match self.enter(&key, &fp)? {
@@ -562,10 +842,26 @@ impl Service {
         };
         let rule = tax_rule(&order.country, "country")?;
         let q = build_quote(&[line], resolved.tax_mode, &rule).map_err(quote_error)?;
-        let Some(ql) = q.lines.first() else { return Err(ApiError::internal()) };
-        let new_line = NewLine { kind: ql.kind, label: ql.label.clone(), amount: ql.amount, tax_amount: ql.tax_amount, rate_bp: rule.rate_bp };
-        let charge = NewCharge { id: random_id("ch_").map_err(id_error)?, kind: kind.charge_kind(), amount: q.total };
-        let charge_id = match self.store.begin_addon(&key, &fp, order_id, kind, &new_line, &charge, now_secs()).map_err(storage)? {
+        let Some(ql) = q.lines.first() else {
+            return Err(ApiError::internal());
+        };
+        let new_line = NewLine {
+            kind: ql.kind,
+            label: ql.label.clone(),
+            amount: ql.amount,
+            tax_amount: ql.tax_amount,
+            rate_bp: rule.rate_bp,
+        };
+        let charge = NewCharge {
+            id: random_id("ch_").map_err(id_error)?,
+            kind: kind.charge_kind(),
+            amount: q.total,
+        };
+        let charge_id = match self
+            .store
+            .begin_addon(&key, &fp, order_id, &new_line, &charge, now_secs())
+            .map_err(storage)?
+        {
             BeginAddon::Started => charge.id,
             BeginAddon::Existing(rec) => match existing(&rec, &fp)? {
                 Some(replay) => return Ok(replay),
@@ -574,51 +870,116 @@ impl Service {
             BeginAddon::Refused(Refusal::AlreadyApplied) => {
                 // Not stored: the answer is derived from the order, which only moves forward.
                 let order = self.load(order_id)?;
-                let res = AddonResponse { offer: kind, status: AddonStatus::AlreadyApplied, next: Next::Receipt, next_action: None, decline: None, receipt: receipt(&order)? };
-                return Ok(Reply { status: 200, body: to_json(&res)?, replayed: false });
+                let res = AddonResponse {
+                    offer: kind,
+                    status: AddonStatus::AlreadyApplied,
+                    next: Next::Receipt,
+                    next_action: None,
+                    decline: None,
+                    receipt: receipt(&order)?,
+                };
+                return Ok(Reply {
+                    status: 200,
+                    body: to_json(&res)?,
+                    replayed: false,
+                });
             }
             BeginAddon::Refused(r) => return Err(refusal_error(r)),
         };
         self.finish_addon(&key, order_id, &charge_id, kind)
     }
 
-    fn finish_addon(&self, key: &IdemKey, order_id: &str, charge_id: &str, kind: AddonKind) -> ApiResult<Reply> {
+    fn finish_addon(
+        &self,
+        key: &IdemKey,
+        order_id: &str,
+        charge_id: &str,
+        kind: AddonKind,
+    ) -> ApiResult<Reply> {
         let mut order = self.load(order_id)?;
-        let charge = order.charges.iter().find(|c| c.id == charge_id).ok_or_else(ApiError::internal)?.clone();
+        let charge = order
+            .charges
+            .iter()
+            .find(|c| c.id == charge_id)
+            .ok_or_else(ApiError::internal)?
+            .clone();
         if charge.status == ChargeStatus::Pending {
             let g = self
                 .gateway
-                .charge(&ChargeRequest { payment_method: &order.payment_method, amount: charge.amount, currency: &order.currency, purpose: Purpose::AddOn, idempotency_key: &charge.id })
+                .charge(&ChargeRequest {
+                    payment_method: &order.payment_method,
+                    amount: charge.amount,
+                    currency: &order.currency,
+                    purpose: Purpose::AddOn,
+                    idempotency_key: &charge.id,
+                })
                 .map_err(gateway_error)?;
-            self.store.update_charge(&charge_update(&charge.id, &g), now_secs()).map_err(storage)?;
+            self.store
+                .update_charge(&charge_update(&charge.id, &g), now_secs())
+                .map_err(storage)?;
             order = self.load(order_id)?;
         }
-        let charge = order.charges.iter().find(|c| c.id == charge_id).ok_or_else(ApiError::internal)?;
+        let charge = order
+            .charges
+            .iter()
+            .find(|c| c.id == charge_id)
+            .ok_or_else(ApiError::internal)?;
         let status = match charge.status {
             ChargeStatus::Succeeded => AddonStatus::Succeeded,
             ChargeStatus::RequiresAction => AddonStatus::RequiresAction,
             ChargeStatus::Declined => AddonStatus::Declined,
             ChargeStatus::Pending | ChargeStatus::Processing => AddonStatus::Processing,
         };
-        let res = AddonResponse { offer: kind, status, next: Next::Receipt, next_action: next_action_of(charge), decline: decline_of(charge), receipt: receipt(&order)? };
+        let res = AddonResponse {
+            offer: kind,
+            status,
+            next: Next::Receipt,
+            next_action: next_action_of(charge),
+            decline: decline_of(charge),
+            receipt: receipt(&order)?,
+        };
         let body = to_json(&res)?;
-        self.store.complete_idempotency(key, 200, &body, now_secs()).map_err(storage)?;
-        Ok(Reply { status: 200, body, replayed: false })
+        self.store
+            .complete_idempotency(key, 200, &body, now_secs())
+            .map_err(storage)?;
+        Ok(Reply {
+            status: 200,
+            body,
+            replayed: false,
+        })
     }
 
     /// `POST /v1/orders/{id}/decline`.
-    pub fn decline(&self, order_id: &str, bearer: Option<&str>, req: &DeclineOfferRequest) -> ApiResult<DeclineOfferResponse> {
+    pub fn decline(
+        &self,
+        order_id: &str,
+        bearer: Option<&str>,
+        req: &DeclineOfferRequest,
+    ) -> ApiResult<DeclineOfferResponse> {
         self.authorized_order(order_id, bearer)?;
-        match self.store.record_decline(order_id, req.offer, now_secs()).map_err(storage)? {
+        match self
+            .store
+            .record_decline(order_id, req.offer, now_secs())
+            .map_err(storage)?
+        {
             DeclineOutcome::Recorded | DeclineOutcome::Refused(Refusal::AlreadyDeclined) => {}
             DeclineOutcome::Refused(r) => return Err(refusal_error(r)),
         }
         let order = self.load(order_id)?;
-        Ok(DeclineOfferResponse { offer: req.offer, next: funnel(&order).next_after_decline(req.offer), receipt: receipt(&order)? })
+        Ok(DeclineOfferResponse {
+            offer: req.offer,
+            next: funnel(&order).next_after_decline(req.offer),
+            receipt: receipt(&order)?,
+        })
     }
 
     /// `POST /v1/orders/{id}/confirm`.
-    pub fn confirm(&self, order_id: &str, bearer: Option<&str>, req: &ConfirmRequest) -> ApiResult<ConfirmResponse> {
+    pub fn confirm(
+        &self,
+        order_id: &str,
+        bearer: Option<&str>,
+        req: &ConfirmRequest,
+    ) -> ApiResult<ConfirmResponse> {
         let order = self.authorized_order(order_id, bearer)?;
         let kind = match req.target {
             ConfirmTarget::Order => ChargeKind::Primary,
@@ -626,16 +987,35 @@ impl Service {
             ConfirmTarget::Downsell => ChargeKind::Downsell,
         };
         let order = self.refresh(order, Some(kind))?;
-        let charge = order.charges.iter().find(|c| c.kind == kind).ok_or_else(|| conflict("nothing_to_confirm", "there is no such charge on this order"))?;
+        let charge = order
+            .charges
+            .iter()
+            .find(|c| c.kind == kind)
+            .ok_or_else(|| {
+                conflict(
+                    "nothing_to_confirm",
+                    "there is no such charge on this order",
+                )
+            })?;
         if charge.status == ChargeStatus::Pending {
-            return Err(conflict("addon_in_progress", "this charge is still being processed; retry shortly"));
+            return Err(conflict(
+                "addon_in_progress",
+                "this charge is still being processed; retry shortly",
+            ));
         }
-        let settled = matches!(charge.status, ChargeStatus::Succeeded | ChargeStatus::Declined);
+        let settled = matches!(
+            charge.status,
+            ChargeStatus::Succeeded | ChargeStatus::Declined
+        );
         Ok(ConfirmResponse {
             target: req.target,
             status: charge.status,
             order_status: order_status(primary(&order)?.status),
-            next: if kind != ChargeKind::Primary && settled { Some(Next::Receipt) } else { None },
+            next: if kind != ChargeKind::Primary && settled {
+                Some(Next::Receipt)
+            } else {
+                None
+            },
             next_action: next_action_of(charge),
             decline: decline_of(charge),
             receipt: receipt(&order)?,
@@ -645,41 +1025,97 @@ impl Service {
     // ---------------------------------------------------------------- refunds
 
     /// `POST /v1/orders/{id}/lines/{line}/refund` (admin).
-    pub fn refund(&self, order_id: &str, line_id: &str, bearer: Option<&str>, req: &RefundRequest) -> ApiResult<RefundResponse> {
+    pub fn refund(
+        &self,
+        order_id: &str,
+        line_id: &str,
+        bearer: Option<&str>,
+        req: &RefundRequest,
+    ) -> ApiResult<RefundResponse> {
         self.require_admin(bearer)?;
         if req.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-            return Err(ApiError::field("too_long", "reason", "must be at most 500 characters"));
+            return Err(ApiError::field(
+                "too_long",
+                "reason",
+                "must be at most 500 characters",
+            ));
         }
         let order = self.load(order_id)?;
         let line = order
             .lines
             .iter()
             .find(|l| l.id == line_id)
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "line_not_found", "no such line on this order"))?;
-        let charge = order.charges.iter().find(|c| c.id == line.charge_id).ok_or_else(ApiError::internal)?;
-        let Some(reference) = charge.gateway_ref.clone().filter(|_| charge.status == ChargeStatus::Succeeded) else {
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "line_not_found",
+                    "no such line on this order",
+                )
+            })?;
+        let charge = order
+            .charges
+            .iter()
+            .find(|c| c.id == line.charge_id)
+            .ok_or_else(ApiError::internal)?;
+        let Some(reference) = charge
+            .gateway_ref
+            .clone()
+            .filter(|_| charge.status == ChargeStatus::Succeeded)
+        else {
             return Err(conflict("line_not_refundable", "this line was not paid"));
         };
         let amount = match order.tax_mode {
             TaxMode::Inclusive => line.amount,
-            TaxMode::Exclusive => line.amount.checked_add(line.tax_amount).ok_or_else(ApiError::internal)?,
+            TaxMode::Exclusive => line
+                .amount
+                .checked_add(line.tax_amount)
+                .ok_or_else(ApiError::internal)?,
         };
-        let new = RefundRecord { id: random_id("re_").map_err(id_error)?, line_id: line.id.clone(), charge_id: charge.id.clone(), amount, gateway_ref: None, created_at: 0 };
-        let refund = match self.store.begin_refund(order_id, line_id, &new, req.reason.as_deref(), now_secs()).map_err(storage)? {
-            BeginRefund::AlreadyRefunded(_) => return Err(conflict("line_already_refunded", "this line was already refunded")),
+        let new = RefundRecord {
+            id: random_id("re_").map_err(id_error)?,
+            line_id: line.id.clone(),
+            charge_id: charge.id.clone(),
+            amount,
+            gateway_ref: None,
+            created_at: 0,
+        };
+        let refund = match self
+            .store
+            .begin_refund(order_id, line_id, &new, req.reason.as_deref(), now_secs())
+            .map_err(storage)?
+        {
+            BeginRefund::AlreadyRefunded(_) => {
+                return Err(conflict(
+                    "line_already_refunded",
+                    "this line was already refunded",
+                ))
+            }
             BeginRefund::Go(r) => r,
         };
-        let gref = self.gateway.refund(&reference, refund.amount, &refund.id).map_err(gateway_error)?;
-        self.store.complete_refund(&refund.id, &gref, now_secs()).map_err(storage)?;
+        let gref = self
+            .gateway
+            .refund(&reference, refund.amount, &refund.id)
+            .map_err(gateway_error)?;
+        self.store
+            .complete_refund(&refund.id, &gref, now_secs())
+            .map_err(storage)?;
         let order = self.load(order_id)?;
         let receipt = receipt(&order)?;
-        let view = receipt.refunds.iter().find(|r| r.id == refund.id).cloned().ok_or_else(ApiError::internal)?;
-        Ok(RefundResponse { refund: view, receipt })
+        let view = receipt
+            .refunds
+            .iter()
+            .find(|r| r.id == refund.id)
+            .cloned()
+            .ok_or_else(ApiError::internal)?;
+        Ok(RefundResponse {
+            refund: view,
+            receipt,
+        })
     }
 
     /// Deletes idempotency records older than the retention period.
     pub fn purge(&self) -> Result<usize, StoreError> {
-        self.store.purge_idempotency(now_secs() - IDEMPOTENCY_RETENTION_SECS)
+        self.store
+            .purge_idempotency(now_secs() - IDEMPOTENCY_RETENTION_SECS)
     }
 }
-

@@ -133,7 +133,15 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
-fn event(tx: &Transaction<'_>, order_id: &str, kind: &str, charge_id: Option<&str>, line_id: Option<&str>, amount: Option<i64>, now: i64) -> rusqlite::Result<()> {
+fn event(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    kind: &str,
+    charge_id: Option<&str>,
+    line_id: Option<&str>,
+    amount: Option<i64>,
+    now: i64,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO order_events (order_id, type, charge_id, line_id, amount, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![order_id, kind, charge_id, line_id, amount, now],
@@ -154,7 +162,13 @@ fn idem_get(tx: &Connection, key: &IdemKey) -> rusqlite::Result<Option<IdemRecor
     .optional()
 }
 
-fn idem_insert(tx: &Transaction<'_>, key: &IdemKey, fingerprint: &str, resource_id: &str, now: i64) -> rusqlite::Result<()> {
+fn idem_insert(
+    tx: &Transaction<'_>,
+    key: &IdemKey,
+    fingerprint: &str,
+    resource_id: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO idempotency_keys (endpoint, scope, key, fingerprint, resource_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![key.endpoint, key.scope, key.key, fingerprint, resource_id, now],
@@ -162,7 +176,13 @@ fn idem_insert(tx: &Transaction<'_>, key: &IdemKey, fingerprint: &str, resource_
     Ok(())
 }
 
-fn insert_line(tx: &Transaction<'_>, order_id: &str, line: &NewLine, charge_id: &str, position: i64) -> rusqlite::Result<()> {
+fn insert_line(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    line: &NewLine,
+    charge_id: &str,
+    position: i64,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO order_lines (order_id, id, kind, label, amount, tax_amount, rate_bp, charge_id, position) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![order_id, line.kind.as_str(), line.label, line.amount, line.tax_amount, line.rate_bp, charge_id, position],
@@ -170,7 +190,12 @@ fn insert_line(tx: &Transaction<'_>, order_id: &str, line: &NewLine, charge_id: 
     Ok(())
 }
 
-fn insert_charge(tx: &Transaction<'_>, order_id: &str, charge: &NewCharge, now: i64) -> rusqlite::Result<()> {
+fn insert_charge(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    charge: &NewCharge,
+    now: i64,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO charges (id, order_id, kind, amount, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
         params![charge.id, order_id, charge.kind.as_str(), charge.amount, now],
@@ -180,9 +205,14 @@ fn insert_charge(tx: &Transaction<'_>, order_id: &str, charge: &NewCharge, now: 
 
 /// Reads the funnel state of an order inside a transaction.
 fn funnel(tx: &Connection, order_id: &str) -> rusqlite::Result<Option<Funnel>> {
-    let offer: Option<String> = tx.query_row("SELECT offer FROM orders WHERE id = ?1", [order_id], |r| r.get(0)).optional()?;
+    let offer: Option<String> = tx
+        .query_row("SELECT offer FROM orders WHERE id = ?1", [order_id], |r| {
+            r.get(0)
+        })
+        .optional()?;
     let Some(offer) = offer else { return Ok(None) };
-    let offer: OfferConfig = serde_json::from_str(&offer).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let offer: OfferConfig = serde_json::from_str(&offer)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let mut f = Funnel {
         primary: ChargeStatus::Pending,
         has_upsell: offer.upsell.is_some(),
@@ -191,7 +221,9 @@ fn funnel(tx: &Connection, order_id: &str) -> rusqlite::Result<Option<Funnel>> {
         downsell: Slot::Open,
     };
     let mut st = tx.prepare_cached("SELECT kind, status FROM charges WHERE order_id = ?1")?;
-    let rows = st.query_map([order_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = st.query_map([order_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     for row in rows {
         let (kind, status) = row?;
         let status = ChargeStatus::parse(&status).unwrap_or(ChargeStatus::Pending);
@@ -219,7 +251,9 @@ impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         let conn = open_connection(path).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -230,7 +264,9 @@ impl SqliteStore {
 
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> StoreResult<T> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
         let out = f(&tx).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(out)
@@ -240,8 +276,14 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn offer(&self, id: &str) -> StoreResult<Option<OfferConfig>> {
         let conn = self.conn();
-        let json: Option<String> = conn.query_row("SELECT config FROM offers WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(err)?;
-        json.map(|j| serde_json::from_str(&j).map_err(err)).transpose()
+        let json: Option<String> = conn
+            .query_row("SELECT config FROM offers WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)?;
+        json.map(|j| serde_json::from_str(&j).map_err(err))
+            .transpose()
     }
 
     fn put_offer(&self, offer: &OfferConfig, now: i64) -> StoreResult<()> {
@@ -257,7 +299,12 @@ impl Store for SqliteStore {
 
     fn seed_offer(&self, offer: &OfferConfig, now: i64) -> StoreResult<bool> {
         let json = serde_json::to_string(offer).map_err(err)?;
-        let n = self.write(|tx| tx.execute("INSERT OR IGNORE INTO offers (id, config, updated_at) VALUES (?1, ?2, ?3)", params![offer.id, json, now]))?;
+        let n = self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO offers (id, config, updated_at) VALUES (?1, ?2, ?3)",
+                params![offer.id, json, now],
+            )
+        })?;
         Ok(n == 1)
     }
 
@@ -265,8 +312,15 @@ impl Store for SqliteStore {
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh).map_err(err)?;
         self.write(|tx| {
-            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('installation_secret', ?1)", [&fresh[..]])?;
-            tx.query_row("SELECT value FROM meta WHERE key = 'installation_secret'", [], |r| r.get(0))
+            tx.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('installation_secret', ?1)",
+                [&fresh[..]],
+            )?;
+            tx.query_row(
+                "SELECT value FROM meta WHERE key = 'installation_secret'",
+                [],
+                |r| r.get(0),
+            )
         })
     }
 
@@ -274,7 +328,13 @@ impl Store for SqliteStore {
         idem_get(&self.conn(), key).map_err(err)
     }
 
-    fn complete_idempotency(&self, key: &IdemKey, status: u16, body: &str, now: i64) -> StoreResult<()> {
+    fn complete_idempotency(
+        &self,
+        key: &IdemKey,
+        status: u16,
+        body: &str,
+        now: i64,
+    ) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE idempotency_keys SET response_status = ?4, response_body = ?5, completed_at = ?6 WHERE endpoint = ?1 AND scope = ?2 AND key = ?3 AND response_status IS NULL",
@@ -288,7 +348,13 @@ impl Store for SqliteStore {
         self.write(|tx| tx.execute("DELETE FROM idempotency_keys WHERE response_status IS NOT NULL AND created_at < ?1", [before]))
     }
 
-    fn begin_order(&self, key: &IdemKey, fingerprint: &str, o: &NewOrder, now: i64) -> StoreResult<Begin> {
+    fn begin_order(
+        &self,
+        key: &IdemKey,
+        fingerprint: &str,
+        o: &NewOrder,
+        now: i64,
+    ) -> StoreResult<Begin> {
         let offer = serde_json::to_string(&o.offer).map_err(err)?;
         self.write(|tx| {
             if let Some(existing) = idem_get(tx, key)? {
@@ -329,11 +395,17 @@ impl Store for SqliteStore {
             )
             .optional()
             .map_err(err)?;
-        let Some(((id, offer_id, variant, offer), (currency, tax_mode, country, email), (bump, exit_offer, payment_method, card_brand, card_last4, created_at))) = row else {
+        let Some((
+            (id, offer_id, variant, offer),
+            (currency, tax_mode, country, email),
+            (bump, exit_offer, payment_method, card_brand, card_last4, created_at),
+        )) = row
+        else {
             return Ok(None);
         };
         let offer: OfferConfig = serde_json::from_str(&offer).map_err(err)?;
-        let tax_mode = TaxMode::parse(&tax_mode).ok_or_else(|| StoreError(format!("bad tax mode {tax_mode}")))?;
+        let tax_mode = TaxMode::parse(&tax_mode)
+            .ok_or_else(|| StoreError(format!("bad tax mode {tax_mode}")))?;
         let q = |sql: &str| c.prepare_cached(sql).map_err(err);
         let lines = q("SELECT id, kind, label, amount, tax_amount, rate_bp, charge_id FROM order_lines WHERE order_id = ?1 ORDER BY position, rowid")?
             .query_map([&id], |r| {
@@ -450,7 +522,22 @@ impl Store for SqliteStore {
         })
     }
 
-    fn begin_addon(&self, key: &IdemKey, fingerprint: &str, order_id: &str, kind: AddonKind, line: &NewLine, charge: &NewCharge, now: i64) -> StoreResult<BeginAddon> {
+    fn begin_addon(
+        &self,
+        key: &IdemKey,
+        fingerprint: &str,
+        order_id: &str,
+        line: &NewLine,
+        charge: &NewCharge,
+        now: i64,
+    ) -> StoreResult<BeginAddon> {
+        let kind = match charge.kind {
+            ChargeKind::Upsell => AddonKind::Upsell,
+            ChargeKind::Downsell => AddonKind::Downsell,
+            ChargeKind::Primary => {
+                return Err(StoreError("begin_addon with a primary charge".into()))
+            }
+        };
         self.write(|tx| {
             if let Some(existing) = idem_get(tx, key)? {
                 return Ok(BeginAddon::Existing(existing));
@@ -464,17 +551,32 @@ impl Store for SqliteStore {
             match insert_charge(tx, order_id, charge, now) {
                 // The unique (order, kind) constraint is the last line of defence; nothing has
                 // been written in this transaction yet.
-                Err(e) if is_unique_violation(&e) => return Ok(BeginAddon::Refused(Refusal::InProgress)),
+                Err(e) if is_unique_violation(&e) => {
+                    return Ok(BeginAddon::Refused(Refusal::InProgress))
+                }
                 other => other?,
             }
             idem_insert(tx, key, fingerprint, &charge.id, now)?;
             insert_line(tx, order_id, line, &charge.id, 10)?;
-            event(tx, order_id, &format!("{}_accepted", kind.as_str()), Some(&charge.id), None, Some(charge.amount), now)?;
+            event(
+                tx,
+                order_id,
+                &format!("{}_accepted", kind.as_str()),
+                Some(&charge.id),
+                None,
+                Some(charge.amount),
+                now,
+            )?;
             Ok(BeginAddon::Started)
         })
     }
 
-    fn record_decline(&self, order_id: &str, kind: AddonKind, now: i64) -> StoreResult<DeclineOutcome> {
+    fn record_decline(
+        &self,
+        order_id: &str,
+        kind: AddonKind,
+        now: i64,
+    ) -> StoreResult<DeclineOutcome> {
         self.write(|tx| {
             let Some(f) = funnel(tx, order_id)? else {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
@@ -482,13 +584,31 @@ impl Store for SqliteStore {
             if let Err(refusal) = f.can_decline(kind) {
                 return Ok(DeclineOutcome::Refused(refusal));
             }
-            tx.execute("INSERT INTO offer_declines (order_id, kind, at) VALUES (?1, ?2, ?3)", params![order_id, kind.as_str(), now])?;
-            event(tx, order_id, &format!("{}_declined", kind.as_str()), None, None, None, now)?;
+            tx.execute(
+                "INSERT INTO offer_declines (order_id, kind, at) VALUES (?1, ?2, ?3)",
+                params![order_id, kind.as_str(), now],
+            )?;
+            event(
+                tx,
+                order_id,
+                &format!("{}_declined", kind.as_str()),
+                None,
+                None,
+                None,
+                now,
+            )?;
             Ok(DeclineOutcome::Recorded)
         })
     }
 
-    fn begin_refund(&self, order_id: &str, line_id: &str, refund: &RefundRecord, reason: Option<&str>, now: i64) -> StoreResult<BeginRefund> {
+    fn begin_refund(
+        &self,
+        order_id: &str,
+        line_id: &str,
+        refund: &RefundRecord,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<BeginRefund> {
         self.write(|tx| {
             let existing = tx
                 .query_row(
@@ -513,16 +633,28 @@ impl Store for SqliteStore {
 
     fn complete_refund(&self, refund_id: &str, gateway_ref: &str, now: i64) -> StoreResult<()> {
         self.write(|tx| {
-            let (order_id, line_id, amount, done): (String, String, i64, Option<String>) = tx.query_row(
-                "SELECT order_id, line_id, amount, gateway_ref FROM refunds WHERE id = ?1",
-                [refund_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
+            let (order_id, line_id, amount, done): (String, String, i64, Option<String>) = tx
+                .query_row(
+                    "SELECT order_id, line_id, amount, gateway_ref FROM refunds WHERE id = ?1",
+                    [refund_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?;
             if done.is_some() {
                 return Ok(());
             }
-            tx.execute("UPDATE refunds SET gateway_ref = ?2 WHERE id = ?1", params![refund_id, gateway_ref])?;
-            event(tx, &order_id, "refund_issued", None, Some(&line_id), Some(amount), now)?;
+            tx.execute(
+                "UPDATE refunds SET gateway_ref = ?2 WHERE id = ?1",
+                params![refund_id, gateway_ref],
+            )?;
+            event(
+                tx,
+                &order_id,
+                "refund_issued",
+                None,
+                Some(&line_id),
+                Some(amount),
+                now,
+            )?;
             Ok(())
         })
     }

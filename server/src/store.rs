@@ -291,25 +291,58 @@ pub trait Store: Send + Sync {
     /// The idempotency record of `key`.
     fn idempotency(&self, key: &IdemKey) -> StoreResult<Option<IdemRecord>>;
     /// Stores the response of `key` (in flight → completed).
-    fn complete_idempotency(&self, key: &IdemKey, status: u16, body: &str, now: i64) -> StoreResult<()>;
+    fn complete_idempotency(
+        &self,
+        key: &IdemKey,
+        status: u16,
+        body: &str,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Deletes completed records created before `before`; returns how many.
     fn purge_idempotency(&self, before: i64) -> StoreResult<usize>;
 
     /// One transaction: the idempotency record (in flight) + order + lines + pending primary charge
     /// + `order_created` event; or the existing record of `key`.
-    fn begin_order(&self, key: &IdemKey, fingerprint: &str, order: &NewOrder, now: i64) -> StoreResult<Begin>;
+    fn begin_order(
+        &self,
+        key: &IdemKey,
+        fingerprint: &str,
+        order: &NewOrder,
+        now: i64,
+    ) -> StoreResult<Begin>;
     /// The order and everything attached.
     fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>>;
     /// Records the gateway's answer for a charge (+ an event when the status changes).
     fn update_charge(&self, update: &ChargeUpdate, now: i64) -> StoreResult<()>;
     /// One transaction: checks the funnel rules against the current state, then inserts the
-    /// idempotency record + add-on line + pending charge + `…_accepted` event.
-    fn begin_addon(&self, key: &IdemKey, fingerprint: &str, order_id: &str, kind: AddonKind, line: &NewLine, charge: &NewCharge, now: i64) -> StoreResult<BeginAddon>;
+    /// idempotency record + add-on line + pending charge + `…_accepted` event. The add-on is
+    /// `charge.kind` (upsell or downsell).
+    fn begin_addon(
+        &self,
+        key: &IdemKey,
+        fingerprint: &str,
+        order_id: &str,
+        line: &NewLine,
+        charge: &NewCharge,
+        now: i64,
+    ) -> StoreResult<BeginAddon>;
     /// One transaction: checks the rules, records the shopper's no + `…_declined` event.
-    fn record_decline(&self, order_id: &str, kind: AddonKind, now: i64) -> StoreResult<DeclineOutcome>;
+    fn record_decline(
+        &self,
+        order_id: &str,
+        kind: AddonKind,
+        now: i64,
+    ) -> StoreResult<DeclineOutcome>;
     /// One transaction: inserts a pending refund of `line_id` (unique per line), or returns the
     /// existing one.
-    fn begin_refund(&self, order_id: &str, line_id: &str, refund: &RefundRecord, reason: Option<&str>, now: i64) -> StoreResult<BeginRefund>;
+    fn begin_refund(
+        &self,
+        order_id: &str,
+        line_id: &str,
+        refund: &RefundRecord,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<BeginRefund>;
     /// Marks a refund done + `refund_issued` event.
     fn complete_refund(&self, refund_id: &str, gateway_ref: &str, now: i64) -> StoreResult<()>;
 }

@@ -62,13 +62,41 @@ impl Behaviour {
 /// The magic test card numbers. Any other Luhn-valid number behaves like `Success`.
 pub const TEST_CARDS: [(&str, Behaviour, &str); 8] = [
     ("4242424242424242", Behaviour::Success, "succeeds"),
-    ("5555555555554444", Behaviour::Success, "succeeds (Mastercard)"),
-    ("4000000000000002", Behaviour::Decline, "declined: card_declined"),
-    ("4000000000009995", Behaviour::InsufficientFunds, "declined: insufficient_funds"),
-    ("4000002500003155", Behaviour::ThreeDSecure, "requires 3-D Secure; add-ons then succeed"),
-    ("4000000000000150", Behaviour::Processing, "processing, settles to paid after the delay"),
-    ("4000000000000341", Behaviour::AddOnDecline, "primary succeeds, add-ons declined"),
-    ("4000002760003184", Behaviour::AddOnThreeDSecure, "primary succeeds, add-ons require 3-D Secure"),
+    (
+        "5555555555554444",
+        Behaviour::Success,
+        "succeeds (Mastercard)",
+    ),
+    (
+        "4000000000000002",
+        Behaviour::Decline,
+        "declined: card_declined",
+    ),
+    (
+        "4000000000009995",
+        Behaviour::InsufficientFunds,
+        "declined: insufficient_funds",
+    ),
+    (
+        "4000002500003155",
+        Behaviour::ThreeDSecure,
+        "requires 3-D Secure; add-ons then succeed",
+    ),
+    (
+        "4000000000000150",
+        Behaviour::Processing,
+        "processing, settles to paid after the delay",
+    ),
+    (
+        "4000000000000341",
+        Behaviour::AddOnDecline,
+        "primary succeeds, add-ons declined",
+    ),
+    (
+        "4000002760003184",
+        Behaviour::AddOnThreeDSecure,
+        "primary succeeds, add-ons require 3-D Secure",
+    ),
 ];
 
 /// A problem with the card fields, named by field.
@@ -138,33 +166,71 @@ pub struct Card {
 }
 
 /// Checks card fields like a provider's hosted fields would.
-pub fn validate_card(number: &str, exp_month: Option<u32>, exp_year: Option<u32>, cvc: Option<&str>, now_secs: i64) -> Result<Card, CardError> {
+pub fn validate_card(
+    number: &str,
+    exp_month: Option<u32>,
+    exp_year: Option<u32>,
+    cvc: Option<&str>,
+    now_secs: i64,
+) -> Result<Card, CardError> {
     let digits: String = number.chars().filter(|c| *c != ' ' && *c != '-').collect();
-    if digits.len() < 12 || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) || !luhn_valid(&digits) {
-        return Err(CardError { field: "number", code: "invalid_card_number", message: "Your card number is invalid." });
+    if digits.len() < 12
+        || digits.len() > 19
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || !luhn_valid(&digits)
+    {
+        return Err(CardError {
+            field: "number",
+            code: "invalid_card_number",
+            message: "Your card number is invalid.",
+        });
     }
     if let Some(m) = exp_month {
         if !(1..=12).contains(&m) {
-            return Err(CardError { field: "exp_month", code: "invalid_expiry", message: "The expiry month is invalid." });
+            return Err(CardError {
+                field: "exp_month",
+                code: "invalid_expiry",
+                message: "The expiry month is invalid.",
+            });
         }
     }
     if let Some(y) = exp_year {
         let (cy, cm) = year_month(now_secs);
         let y = i64::from(y);
         if !(1000..=9999).contains(&y) || y > cy + 50 {
-            return Err(CardError { field: "exp_year", code: "invalid_expiry", message: "The expiry year is invalid." });
+            return Err(CardError {
+                field: "exp_year",
+                code: "invalid_expiry",
+                message: "The expiry year is invalid.",
+            });
         }
         if y < cy || (y == cy && exp_month.is_some_and(|m| m < cm)) {
-            return Err(CardError { field: "exp_year", code: "card_expired", message: "Your card has expired." });
+            return Err(CardError {
+                field: "exp_year",
+                code: "card_expired",
+                message: "Your card has expired.",
+            });
         }
     }
     if let Some(c) = cvc {
         if !(3..=4).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CardError { field: "cvc", code: "invalid_cvc", message: "Your card's security code is invalid." });
+            return Err(CardError {
+                field: "cvc",
+                code: "invalid_cvc",
+                message: "Your card's security code is invalid.",
+            });
         }
     }
-    let behaviour = TEST_CARDS.iter().find(|(n, _, _)| *n == digits).map(|(_, b, _)| *b).unwrap_or(Behaviour::Success);
-    Ok(Card { brand: brand_of(&digits), last4: digits[digits.len() - 4..].to_string(), behaviour })
+    let behaviour = TEST_CARDS
+        .iter()
+        .find(|(n, _, _)| *n == digits)
+        .map(|(_, b, _)| *b)
+        .unwrap_or(Behaviour::Success);
+    Ok(Card {
+        brand: brand_of(&digits),
+        last4: digits[digits.len() - 4..].to_string(),
+        behaviour,
+    })
 }
 
 const SCHEMA: &str = r#"
@@ -207,6 +273,9 @@ CREATE TABLE IF NOT EXISTS tg_refunds (
 );
 "#;
 
+/// A charge as stored: the charge, when it settles (ms), and `challenge_id|state`.
+type Loaded = (GatewayCharge, Option<i64>, Option<String>);
+
 /// The test gateway.
 pub struct TestGateway {
     conn: Mutex<Connection>,
@@ -235,10 +304,18 @@ pub struct ChallengeView {
 
 impl TestGateway {
     /// Opens the gateway's tables in the SQLite file at `path`.
-    pub fn open(path: &Path, public_url: &str, processing_delay: Duration) -> Result<TestGateway, GatewayError> {
+    pub fn open(
+        path: &Path,
+        public_url: &str,
+        processing_delay: Duration,
+    ) -> Result<TestGateway, GatewayError> {
         let conn = crate::sqlite::open_connection(path).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        Ok(TestGateway { conn: Mutex::new(conn), public_url: public_url.trim_end_matches('/').to_string(), processing_delay })
+        Ok(TestGateway {
+            conn: Mutex::new(conn),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            processing_delay,
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -281,7 +358,7 @@ impl TestGateway {
         self.challenge(id)
     }
 
-    fn load(conn: &Connection, column: &str, value: &str) -> rusqlite::Result<Option<(GatewayCharge, Option<i64>, Option<String>)>> {
+    fn load(conn: &Connection, column: &str, value: &str) -> rusqlite::Result<Option<Loaded>> {
         let sql = format!(
             "SELECT id, status, challenge_id, challenge_state, settles_at_ms, decline_code, decline_message FROM tg_charges WHERE {column} = ?1"
         );
@@ -297,15 +374,27 @@ impl TestGateway {
         })
         .optional()
         .map(|row| {
-            row.map(|(id, status, challenge, challenge_state, settles, code, msg)| {
-                let status = match status.as_str() {
-                    "succeeded" => GatewayStatus::Succeeded,
-                    "processing" => GatewayStatus::Processing,
-                    "requires_action" => GatewayStatus::RequiresAction { url: String::new() },
-                    _ => GatewayStatus::Declined { code: code.unwrap_or_default(), message: msg.unwrap_or_default() },
-                };
-                (GatewayCharge { reference: id, status }, settles, challenge.map(|c| format!("{c}|{}", challenge_state.unwrap_or_default())))
-            })
+            row.map(
+                |(id, status, challenge, challenge_state, settles, code, msg)| {
+                    let status = match status.as_str() {
+                        "succeeded" => GatewayStatus::Succeeded,
+                        "processing" => GatewayStatus::Processing,
+                        "requires_action" => GatewayStatus::RequiresAction { url: String::new() },
+                        _ => GatewayStatus::Declined {
+                            code: code.unwrap_or_default(),
+                            message: msg.unwrap_or_default(),
+                        },
+                    };
+                    (
+                        GatewayCharge {
+                            reference: id,
+                            status,
+                        },
+                        settles,
+                        challenge.map(|c| format!("{c}|{}", challenge_state.unwrap_or_default())),
+                    )
+                },
+            )
         })
     }
 
@@ -314,28 +403,57 @@ impl TestGateway {
     }
 
     /// Settles time- and challenge-dependent states, persisting the transition.
-    fn settle(&self, conn: &Connection, charge: GatewayCharge, settles_at: Option<i64>, challenge: Option<String>) -> rusqlite::Result<GatewayCharge> {
+    fn settle(
+        &self,
+        conn: &Connection,
+        charge: GatewayCharge,
+        settles_at: Option<i64>,
+        challenge: Option<String>,
+    ) -> rusqlite::Result<GatewayCharge> {
         match charge.status {
             GatewayStatus::Processing if settles_at.is_some_and(|t| now_ms() >= t) => {
                 conn.execute("UPDATE tg_charges SET status = 'succeeded' WHERE id = ?1 AND status = 'processing'", [&charge.reference])?;
-                Ok(GatewayCharge { status: GatewayStatus::Succeeded, ..charge })
+                Ok(GatewayCharge {
+                    status: GatewayStatus::Succeeded,
+                    ..charge
+                })
             }
             GatewayStatus::RequiresAction { .. } => {
-                let (cid, state) = challenge.as_deref().and_then(|c| c.split_once('|')).unwrap_or(("", "pending"));
+                let (cid, state) = challenge
+                    .as_deref()
+                    .and_then(|c| c.split_once('|'))
+                    .unwrap_or(("", "pending"));
                 match state {
                     "approved" => {
                         conn.execute("UPDATE tg_charges SET status = 'succeeded' WHERE id = ?1 AND status = 'requires_action'", [&charge.reference])?;
-                        Ok(GatewayCharge { status: GatewayStatus::Succeeded, ..charge })
+                        Ok(GatewayCharge {
+                            status: GatewayStatus::Succeeded,
+                            ..charge
+                        })
                     }
                     "failed" => {
-                        let (code, message) = ("authentication_failed", "We could not authenticate your payment. Your card was not charged.");
+                        let (code, message) = (
+                            "authentication_failed",
+                            "We could not authenticate your payment. Your card was not charged.",
+                        );
                         conn.execute(
                             "UPDATE tg_charges SET status = 'declined', decline_code = ?2, decline_message = ?3 WHERE id = ?1 AND status = 'requires_action'",
                             params![charge.reference, code, message],
                         )?;
-                        Ok(GatewayCharge { status: GatewayStatus::Declined { code: code.into(), message: message.into() }, ..charge })
+                        Ok(GatewayCharge {
+                            status: GatewayStatus::Declined {
+                                code: code.into(),
+                                message: message.into(),
+                            },
+                            ..charge
+                        })
                     }
-                    _ => Ok(GatewayCharge { status: GatewayStatus::RequiresAction { url: self.challenge_url(cid) }, ..charge }),
+                    _ => Ok(GatewayCharge {
+                        status: GatewayStatus::RequiresAction {
+                            url: self.challenge_url(cid),
+                        },
+                        ..charge
+                    }),
                 }
             }
             _ => Ok(charge),
@@ -346,20 +464,39 @@ impl TestGateway {
 impl Gateway for TestGateway {
     fn attach(&self, token: &str, idempotency_key: &str) -> Result<PaymentMethod, GatewayError> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
         let existing = tx
-            .query_row("SELECT id, brand, last4 FROM tg_payment_methods WHERE attach_key = ?1", [idempotency_key], |r| {
-                Ok(PaymentMethod { id: r.get(0)?, brand: r.get(1)?, last4: r.get(2)? })
-            })
+            .query_row(
+                "SELECT id, brand, last4 FROM tg_payment_methods WHERE attach_key = ?1",
+                [idempotency_key],
+                |r| {
+                    Ok(PaymentMethod {
+                        id: r.get(0)?,
+                        brand: r.get(1)?,
+                        last4: r.get(2)?,
+                    })
+                },
+            )
             .optional()
             .map_err(unavailable)?;
         if let Some(pm) = existing {
             return Ok(pm);
         }
         let tok = tx
-            .query_row("SELECT brand, last4, behaviour, payment_method FROM tg_tokens WHERE token = ?1", [token], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
-            })
+            .query_row(
+                "SELECT brand, last4, behaviour, payment_method FROM tg_tokens WHERE token = ?1",
+                [token],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )
             .optional()
             .map_err(unavailable)?;
         let Some((brand, last4, behaviour, used)) = tok else {
@@ -374,21 +511,35 @@ impl Gateway for TestGateway {
             params![id, idempotency_key, brand, last4, behaviour, now_ms() / 1000],
         )
         .map_err(unavailable)?;
-        tx.execute("UPDATE tg_tokens SET payment_method = ?2 WHERE token = ?1", params![token, id]).map_err(unavailable)?;
+        tx.execute(
+            "UPDATE tg_tokens SET payment_method = ?2 WHERE token = ?1",
+            params![token, id],
+        )
+        .map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
         Ok(PaymentMethod { id, brand, last4 })
     }
 
     fn charge(&self, req: &ChargeRequest<'_>) -> Result<GatewayCharge, GatewayError> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-        if let Some((c, settles, challenge)) = Self::load(&tx, "idempotency_key", req.idempotency_key).map_err(unavailable)? {
-            let c = self.settle(&tx, c, settles, challenge).map_err(unavailable)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        if let Some((c, settles, challenge)) =
+            Self::load(&tx, "idempotency_key", req.idempotency_key).map_err(unavailable)?
+        {
+            let c = self
+                .settle(&tx, c, settles, challenge)
+                .map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
             return Ok(c);
         }
         let behaviour: String = tx
-            .query_row("SELECT behaviour FROM tg_payment_methods WHERE id = ?1", [req.payment_method], |r| r.get(0))
+            .query_row(
+                "SELECT behaviour FROM tg_payment_methods WHERE id = ?1",
+                [req.payment_method],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(unavailable)?
             .ok_or(GatewayError::NotFound)?;
@@ -416,7 +567,9 @@ impl Gateway for TestGateway {
                 "requires_action"
             }
             (Behaviour::Processing, true) => {
-                settles = Some(now_ms() + i64::try_from(self.processing_delay.as_millis()).unwrap_or(i64::MAX));
+                settles = Some(
+                    now_ms() + i64::try_from(self.processing_delay.as_millis()).unwrap_or(i64::MAX),
+                );
                 "processing"
             }
             _ => "succeeded",
@@ -444,35 +597,71 @@ impl Gateway for TestGateway {
         let status = match (status, decline, challenge) {
             ("succeeded", _, _) => GatewayStatus::Succeeded,
             ("processing", _, _) => GatewayStatus::Processing,
-            (_, Some((code, message)), _) => GatewayStatus::Declined { code: code.into(), message: message.into() },
-            (_, _, Some(c)) => GatewayStatus::RequiresAction { url: self.challenge_url(&c) },
+            (_, Some((code, message)), _) => GatewayStatus::Declined {
+                code: code.into(),
+                message: message.into(),
+            },
+            (_, _, Some(c)) => GatewayStatus::RequiresAction {
+                url: self.challenge_url(&c),
+            },
             _ => GatewayStatus::Succeeded,
         };
-        Ok(GatewayCharge { reference: id, status })
+        Ok(GatewayCharge {
+            reference: id,
+            status,
+        })
     }
 
     fn retrieve(&self, reference: &str) -> Result<GatewayCharge, GatewayError> {
         let conn = self.conn();
-        let (c, settles, challenge) = Self::load(&conn, "id", reference).map_err(unavailable)?.ok_or(GatewayError::NotFound)?;
-        self.settle(&conn, c, settles, challenge).map_err(unavailable)
+        let (c, settles, challenge) = Self::load(&conn, "id", reference)
+            .map_err(unavailable)?
+            .ok_or(GatewayError::NotFound)?;
+        self.settle(&conn, c, settles, challenge)
+            .map_err(unavailable)
     }
 
-    fn refund(&self, reference: &str, amount: i64, idempotency_key: &str) -> Result<String, GatewayError> {
+    fn refund(
+        &self,
+        reference: &str,
+        amount: i64,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-        let existing: Option<String> =
-            tx.query_row("SELECT id FROM tg_refunds WHERE idempotency_key = ?1", [idempotency_key], |r| r.get(0)).optional().map_err(unavailable)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT id FROM tg_refunds WHERE idempotency_key = ?1",
+                [idempotency_key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
         if let Some(id) = existing {
             return Ok(id);
         }
         let (charged, status): (i64, String) = tx
-            .query_row("SELECT amount, status FROM tg_charges WHERE id = ?1", [reference], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT amount, status FROM tg_charges WHERE id = ?1",
+                [reference],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(unavailable)?
             .ok_or(GatewayError::NotFound)?;
-        let refunded: i64 =
-            tx.query_row("SELECT COALESCE(SUM(amount), 0) FROM tg_refunds WHERE charge_id = ?1", [reference], |r| r.get(0)).map_err(unavailable)?;
-        if status != "succeeded" || amount <= 0 || refunded.checked_add(amount).is_none_or(|t| t > charged) {
+        let refunded: i64 = tx
+            .query_row(
+                "SELECT COALESCE(SUM(amount), 0) FROM tg_refunds WHERE charge_id = ?1",
+                [reference],
+                |r| r.get(0),
+            )
+            .map_err(unavailable)?;
+        if status != "succeeded"
+            || amount <= 0
+            || refunded.checked_add(amount).is_none_or(|t| t > charged)
+        {
             return Err(GatewayError::RefundExceedsCharge);
         }
         let id = random_id("re_test_").map_err(unavailable)?;
@@ -494,16 +683,38 @@ mod tests {
     fn cards() {
         for (n, b, _) in TEST_CARDS {
             assert!(luhn_valid(n), "{n}");
-            assert_eq!(validate_card(n, None, None, None, 0).map(|c| c.behaviour), Ok(b));
+            assert_eq!(
+                validate_card(n, None, None, None, 0).map(|c| c.behaviour),
+                Ok(b)
+            );
         }
         let now = 1_767_225_600; // 2026-01-01
         assert_eq!(year_month(now), (2026, 1));
-        assert_eq!(validate_card("4242 4242 4242 4241", None, None, None, now).map_err(|e| e.field), Err("number"));
-        assert_eq!(validate_card("4242424242424242", Some(13), None, None, now).map_err(|e| e.field), Err("exp_month"));
-        assert_eq!(validate_card("4242424242424242", Some(12), Some(2025), None, now).map_err(|e| e.code), Err("card_expired"));
-        assert_eq!(validate_card("4242424242424242", Some(1), Some(2026), Some("12"), now).map_err(|e| e.field), Err("cvc"));
-        let c = validate_card("4242 4242 4242 4242", Some(1), Some(2026), Some("123"), now).unwrap();
+        assert_eq!(
+            validate_card("4242 4242 4242 4241", None, None, None, now).map_err(|e| e.field),
+            Err("number")
+        );
+        assert_eq!(
+            validate_card("4242424242424242", Some(13), None, None, now).map_err(|e| e.field),
+            Err("exp_month")
+        );
+        assert_eq!(
+            validate_card("4242424242424242", Some(12), Some(2025), None, now).map_err(|e| e.code),
+            Err("card_expired")
+        );
+        assert_eq!(
+            validate_card("4242424242424242", Some(1), Some(2026), Some("12"), now)
+                .map_err(|e| e.field),
+            Err("cvc")
+        );
+        let c =
+            validate_card("4242 4242 4242 4242", Some(1), Some(2026), Some("123"), now).unwrap();
         assert_eq!((c.brand, c.last4.as_str()), ("visa", "4242"));
-        assert_eq!(validate_card("5555555555554444", None, None, None, now).unwrap().brand, "mastercard");
+        assert_eq!(
+            validate_card("5555555555554444", None, None, None, now)
+                .unwrap()
+                .brand,
+            "mastercard"
+        );
     }
 }

@@ -7,11 +7,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {v}"))
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {v}"))
 }
 
 fn field(v: &Value) -> &str {
-    v["error"]["field"].as_str().unwrap_or_else(|| panic!("no error field in {v}"))
+    v["error"]["field"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error field in {v}"))
 }
 
 #[tokio::test]
@@ -20,7 +24,15 @@ async fn health_offers_and_quotes() {
     let r = s.client.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 
-    let offer: Value = s.client.get(s.url("/v1/offers/creator-course")).send().await.unwrap().json().await.unwrap();
+    let offer: Value = s
+        .client
+        .get(s.url("/v1/offers/creator-course"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(offer["currency"], "EUR");
     assert_eq!(offer["product"]["price"], 4900);
     assert_eq!(offer["bump"]["price"], 900);
@@ -28,42 +40,110 @@ async fn health_offers_and_quotes() {
     assert_eq!(offer["upsell"]["price"], 2700);
     assert_eq!(offer["downsell"]["price"], 1200);
     assert!(offer["refund_terms"].as_str().unwrap().len() > 10);
-    assert!(offer["fallback_url"].as_str().unwrap().starts_with("https://"));
+    assert!(offer["fallback_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://"));
 
     let r = s.client.get(s.url("/v1/offers/nope")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(code(&r.json().await.unwrap()), "offer_not_found");
 
-    let (st, q) = s.post_raw("/v1/quotes", r#"{"offer_id":"creator-course","country":"NL"}"#, &[]).await;
+    let (st, q) = s
+        .post_raw(
+            "/v1/quotes",
+            r#"{"offer_id":"creator-course","country":"NL"}"#,
+            &[],
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!((q["currency"].as_str(), q["exponent"].as_u64()), (Some("EUR"), Some(2)));
+    assert_eq!(
+        (q["currency"].as_str(), q["exponent"].as_u64()),
+        (Some("EUR"), Some(2))
+    );
     assert_eq!(q["without_bump"]["total"], 4900);
     assert_eq!(q["with_bump"]["total"], 5800);
     assert_eq!(q["with_bump"]["tax"][0]["label"], "VAT 21% (NL)");
     assert_eq!(q["with_bump"]["tax"][0]["amount"], 850 + 156);
     assert_eq!(q["with_bump"]["lines"].as_array().unwrap().len(), 2);
 
-    let (_, q) = s.post_raw("/v1/quotes", r#"{"offer_id":"creator-course","country":"NL","variant":"b","exit_offer":true}"#, &[]).await;
+    let (_, q) = s
+        .post_raw(
+            "/v1/quotes",
+            r#"{"offer_id":"creator-course","country":"NL","variant":"b","exit_offer":true}"#,
+            &[],
+        )
+        .await;
     assert_eq!(q["variant"], "b");
     assert_eq!(q["without_bump"]["total"], 4410);
     assert_eq!(q["with_bump"]["total"], 4410 + 700);
 
-    let (_, q) = s.post_raw("/v1/quotes", r#"{"offer_id":"tokyo-night-presets","country":"DE"}"#, &[]).await;
-    assert_eq!((q["currency"].as_str(), q["exponent"].as_u64()), (Some("JPY"), Some(0)));
+    let (_, q) = s
+        .post_raw(
+            "/v1/quotes",
+            r#"{"offer_id":"tokyo-night-presets","country":"DE"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (q["currency"].as_str(), q["exponent"].as_u64()),
+        (Some("JPY"), Some(0))
+    );
     assert_eq!(q["without_bump"]["total"], 4900 + 931);
-    let (_, q) = s.post_raw("/v1/quotes", r#"{"offer_id":"desert-light-course","country":"KW"}"#, &[]).await;
-    assert_eq!((q["currency"].as_str(), q["exponent"].as_u64()), (Some("KWD"), Some(3)));
+    let (_, q) = s
+        .post_raw(
+            "/v1/quotes",
+            r#"{"offer_id":"desert-light-course","country":"KW"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (q["currency"].as_str(), q["exponent"].as_u64()),
+        (Some("KWD"), Some(3))
+    );
     assert_eq!(q["with_bump"]["total"], 15_250 + 2_125);
     assert_eq!(q["with_bump"]["tax"], json!([]));
 
-    let (st, e) = s.post_raw("/v1/quotes", r#"{"offer_id":"creator-course","country":"Germany"}"#, &[]).await;
-    assert_eq!((st, code(&e), field(&e)), (StatusCode::BAD_REQUEST, "invalid_country", "country"));
-    let (st, e) = s.post_raw("/v1/quotes", r#"{"offer_id":"nope","country":"DE"}"#, &[]).await;
-    assert_eq!((st, code(&e), field(&e)), (StatusCode::NOT_FOUND, "unknown_offer", "offer_id"));
-    let (st, e) = s.post_raw("/v1/quotes", r#"{"offer_id":"creator-course","country":"DE","variant":"zz"}"#, &[]).await;
-    assert_eq!((st, code(&e), field(&e)), (StatusCode::BAD_REQUEST, "unknown_variant", "variant"));
-    let (st, e) = s.post_raw("/v1/quotes", r#"{"offer_id":"tokyo-night-presets","country":"DE","exit_offer":true}"#, &[]).await;
-    assert_eq!((st, code(&e), field(&e)), (StatusCode::BAD_REQUEST, "not_available", "exit_offer"));
+    let (st, e) = s
+        .post_raw(
+            "/v1/quotes",
+            r#"{"offer_id":"creator-course","country":"Germany"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (st, code(&e), field(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_country", "country")
+    );
+    let (st, e) = s
+        .post_raw("/v1/quotes", r#"{"offer_id":"nope","country":"DE"}"#, &[])
+        .await;
+    assert_eq!(
+        (st, code(&e), field(&e)),
+        (StatusCode::NOT_FOUND, "unknown_offer", "offer_id")
+    );
+    let (st, e) = s
+        .post_raw(
+            "/v1/quotes",
+            r#"{"offer_id":"creator-course","country":"DE","variant":"zz"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (st, code(&e), field(&e)),
+        (StatusCode::BAD_REQUEST, "unknown_variant", "variant")
+    );
+    let (st, e) = s
+        .post_raw(
+            "/v1/quotes",
+            r#"{"offer_id":"tokyo-night-presets","country":"DE","exit_offer":true}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (st, code(&e), field(&e)),
+        (StatusCode::BAD_REQUEST, "not_available", "exit_offer")
+    );
 }
 
 #[tokio::test]
@@ -77,7 +157,10 @@ async fn create_order_paid_replay_and_key_rules() {
     assert_eq!(r.headers().get("access-control-allow-origin").unwrap(), "*");
     let first = r.text().await.unwrap();
     assert!(!first.contains(&tok), "the token must never be echoed");
-    assert!(!first.contains("pm_"), "no reusable credential in responses");
+    assert!(
+        !first.contains("pm_"),
+        "no reusable credential in responses"
+    );
     let o: Value = serde_json::from_str(&first).unwrap();
     assert_eq!(o["status"], "paid");
     assert_eq!(o["card"], json!({"brand": "visa", "last4": "4242"}));
@@ -86,7 +169,10 @@ async fn create_order_paid_replay_and_key_rules() {
     let receipt = &o["receipt"];
     assert_eq!(receipt["total"], 5800);
     assert_eq!(receipt["lines"].as_array().unwrap().len(), 2);
-    assert_eq!(receipt["offers"], json!({"bump": true, "upsell": "open", "downsell": "locked"}));
+    assert_eq!(
+        receipt["offers"],
+        json!({"bump": true, "upsell": "open", "downsell": "locked"})
+    );
     assert_receipt_consistent(receipt);
 
     // Replay: identical body, marked.
@@ -103,13 +189,32 @@ async fn create_order_paid_replay_and_key_rules() {
 
     // The key belongs to one endpoint: the same key on an add-on is a different record.
     let (st, a, replayed) = s.addon(&o, "upsell", "key-1").await;
-    assert_eq!((st, a["status"].as_str(), replayed), (StatusCode::OK, Some("succeeded"), false));
+    assert_eq!(
+        (st, a["status"].as_str(), replayed),
+        (StatusCode::OK, Some("succeeded"), false)
+    );
 
     // Missing / invalid key.
     let (st, e) = s.post_raw("/v1/orders", &body.to_string(), &[]).await;
-    assert_eq!((st, code(&e), field(&e)), (StatusCode::BAD_REQUEST, "idempotency_key_missing", "Idempotency-Key"));
-    let (st, e) = s.post_raw("/v1/orders", &body.to_string(), &[("idempotency-key", &"k".repeat(300))]).await;
-    assert_eq!((st, code(&e)), (StatusCode::BAD_REQUEST, "idempotency_key_invalid"));
+    assert_eq!(
+        (st, code(&e), field(&e)),
+        (
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_missing",
+            "Idempotency-Key"
+        )
+    );
+    let (st, e) = s
+        .post_raw(
+            "/v1/orders",
+            &body.to_string(),
+            &[("idempotency-key", &"k".repeat(300))],
+        )
+        .await;
+    assert_eq!(
+        (st, code(&e)),
+        (StatusCode::BAD_REQUEST, "idempotency_key_invalid")
+    );
 
     // GET status.
     let (st, v) = s.status(&o).await;
@@ -117,10 +222,26 @@ async fn create_order_paid_replay_and_key_rules() {
     assert_eq!(v["status"], "paid");
     assert_eq!(v["receipt"]["total"], 5800 + 2700);
     assert_receipt_consistent(&v["receipt"]);
-    let events: Vec<&str> = v["receipt"]["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(events, ["order_created", "payment_succeeded", "upsell_accepted", "payment_succeeded"]);
+    let events: Vec<&str> = v["receipt"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "order_created",
+            "payment_succeeded",
+            "upsell_accepted",
+            "payment_succeeded"
+        ]
+    );
 
-    assert_eq!(s.count("SELECT COUNT(*) FROM charges WHERE kind = 'primary'"), 1);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM charges WHERE kind = 'primary'"),
+        1
+    );
     assert_eq!(s.count("SELECT COUNT(*) FROM tg_charges"), 2);
 }
 
@@ -130,7 +251,10 @@ async fn declined_cards() {
     let (st, o) = s.order_with(CARD_DECLINE, false).await;
     assert_eq!(st, StatusCode::CREATED);
     assert_eq!(o["status"], "declined");
-    assert_eq!(o["decline"], json!({"code": "card_declined", "message": "Your card was declined."}));
+    assert_eq!(
+        o["decline"],
+        json!({"code": "card_declined", "message": "Your card was declined."})
+    );
     assert_eq!(o["card"]["last4"], "0002");
     assert!(o.get("receipt").is_none());
     let (st, e, _) = s.addon(&o, "upsell", &uuid()).await;
@@ -156,7 +280,10 @@ async fn three_d_secure_on_the_order() {
         assert_eq!(o["status"], "requires_action");
         assert_eq!(o["next_action"]["type"], "redirect");
         let url = o["next_action"]["url"].as_str().unwrap().to_string();
-        assert!(url.starts_with(&s.base) && url.contains("/test-gateway/challenge/"), "{url}");
+        assert!(
+            url.starts_with(&s.base) && url.contains("/test-gateway/challenge/"),
+            "{url}"
+        );
         let (_, v) = s.status(&o).await;
         assert_eq!(v["status"], "requires_action");
         assert_eq!(v["next_action"]["url"], url.as_str());
@@ -164,13 +291,31 @@ async fn three_d_secure_on_the_order() {
         assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "order_not_paid"));
         // Confirm before the challenge: still requires_action.
         let (st, c, _) = s.confirm(&o, "order").await;
-        assert_eq!((st, c["status"].as_str()), (StatusCode::OK, Some("requires_action")));
+        assert_eq!(
+            (st, c["status"].as_str()),
+            (StatusCode::OK, Some("requires_action"))
+        );
 
         let page = s.answer_challenge(&url, outcome).await;
-        let expected_outcome = if outcome == "approve" { "approved" } else { "failed" };
-        assert!(page.contains(&format!("data-outcome=\"{expected_outcome}\"")), "{page}");
-        let js = s.client.get(s.url("/test-gateway/challenge.js")).send().await.unwrap();
-        assert!(js.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+        let expected_outcome = if outcome == "approve" {
+            "approved"
+        } else {
+            "failed"
+        };
+        assert!(
+            page.contains(&format!("data-outcome=\"{expected_outcome}\"")),
+            "{page}"
+        );
+        let js = s
+            .client
+            .get(s.url("/test-gateway/challenge.js"))
+            .send()
+            .await
+            .unwrap();
+        assert!(js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
         assert!(js.text().await.unwrap().contains("postMessage"));
 
         let (st, c, _) = s.confirm(&o, "order").await;
@@ -186,11 +331,19 @@ async fn three_d_secure_on_the_order() {
             assert_eq!(a["status"], "succeeded");
         }
         // A second answer to the same challenge changes nothing.
-        s.client.post(&url).header("content-type", "application/x-www-form-urlencoded").body("outcome=approve").send().await.unwrap();
+        s.client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("outcome=approve")
+            .send()
+            .await
+            .unwrap();
         let (_, v) = s.status(&o).await;
         assert_eq!(v["status"], expect);
     }
-    let (st, e, _) = s.confirm(&s.order_with(CARD_OK, false).await.1, "upsell").await;
+    let (st, e, _) = s
+        .confirm(&s.order_with(CARD_OK, false).await.1, "upsell")
+        .await;
     assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "nothing_to_confirm"));
 }
 
@@ -238,15 +391,24 @@ async fn upsell_accepted_then_everything_else_closed() {
     assert_eq!((st, replayed), (StatusCode::OK, true));
     assert_eq!(again, a);
     let (st, e, _) = s.addon(&o, "downsell", &key).await;
-    assert_eq!((st, code(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"));
+    assert_eq!(
+        (st, code(&e)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+    );
     let (st, b, _) = s.addon(&o, "upsell", &uuid()).await;
-    assert_eq!((st, b["status"].as_str()), (StatusCode::OK, Some("already_applied")));
+    assert_eq!(
+        (st, b["status"].as_str()),
+        (StatusCode::OK, Some("already_applied"))
+    );
     let (st, e, _) = s.addon(&o, "downsell", &uuid()).await;
     assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "offer_closed"));
     let (st, e, _) = s.decline(&o, "upsell").await;
     assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "offer_closed"));
     let (st, e, _) = s.addon(&o, "bogus", &uuid()).await;
-    assert_eq!((st, code(&e), field(&e)), (StatusCode::BAD_REQUEST, "invalid_field", "offer"));
+    assert_eq!(
+        (st, code(&e), field(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_field", "offer")
+    );
     assert_eq!(s.count("SELECT COUNT(*) FROM charges"), 2);
 }
 
@@ -264,7 +426,10 @@ async fn decline_upsell_then_downsell() {
     assert_eq!(d["receipt"]["offers"]["upsell"], "declined");
     assert_eq!(d["receipt"]["offers"]["downsell"], "open");
     let (st, d2, _) = s.decline(&o, "upsell").await;
-    assert_eq!((st, d2["next"].as_str()), (StatusCode::OK, Some("downsell")));
+    assert_eq!(
+        (st, d2["next"].as_str()),
+        (StatusCode::OK, Some("downsell"))
+    );
     let (st, e, _) = s.addon(&o, "upsell", &uuid()).await;
     assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "offer_closed"));
     let (_, a, _) = s.addon(&o, "downsell", &uuid()).await;
@@ -279,8 +444,21 @@ async fn decline_upsell_then_downsell() {
     let (st, d, _) = s.decline(&o, "downsell").await;
     assert_eq!((st, d["next"].as_str()), (StatusCode::OK, Some("receipt")));
     let (_, v) = s.status(&o).await;
-    let events: Vec<&str> = v["receipt"]["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(events, ["order_created", "payment_succeeded", "upsell_declined", "downsell_declined"]);
+    let events: Vec<&str> = v["receipt"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "order_created",
+            "payment_succeeded",
+            "upsell_declined",
+            "downsell_declined"
+        ]
+    );
 
     // An offer without a downsell: next is the receipt; a downsell is not available.
     let tok = s.token(CARD_OK).await;
@@ -290,7 +468,10 @@ async fn decline_upsell_then_downsell() {
     let (_, d, _) = s.decline(&o, "upsell").await;
     assert_eq!(d["next"], "receipt");
     let (st, e, _) = s.addon(&o, "downsell", &uuid()).await;
-    assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "offer_not_available"));
+    assert_eq!(
+        (st, code(&e)),
+        (StatusCode::CONFLICT, "offer_not_available")
+    );
 }
 
 #[tokio::test]
@@ -312,7 +493,11 @@ async fn addon_declined_by_the_card_closes_the_funnel() {
     let (st, e, _) = s.addon(&o, "upsell", &uuid()).await;
     assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "offer_closed"));
     let (_, v) = s.status(&o).await;
-    assert!(v["receipt"]["events"].as_array().unwrap().iter().any(|e| e["type"] == "upsell_failed"));
+    assert!(v["receipt"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["type"] == "upsell_failed"));
 }
 
 #[tokio::test]
@@ -331,7 +516,11 @@ async fn addon_requiring_authentication() {
         assert_eq!(st, StatusCode::OK);
         assert_eq!(c["status"], expect);
         assert_eq!(c["next"], "receipt");
-        let total = if expect == "succeeded" { 4900 + 2700 } else { 4900 };
+        let total = if expect == "succeeded" {
+            4900 + 2700
+        } else {
+            4900
+        };
         assert_eq!(c["receipt"]["total"], total);
         assert_receipt_consistent(&c["receipt"]);
     }
@@ -344,20 +533,62 @@ async fn orders_are_only_reachable_with_their_secret() {
     let (_, theirs) = s.order_with(CARD_OK, false).await;
     let id = theirs["order_id"].as_str().unwrap();
     let my_secret = mine["order_secret"].as_str().unwrap();
-    let (st, e, _) = s.authed(Method::POST, &format!("/v1/orders/{id}/addons"), my_secret, Some(&uuid()), Some(json!({"offer": "upsell"}))).await;
+    let (st, e, _) = s
+        .authed(
+            Method::POST,
+            &format!("/v1/orders/{id}/addons"),
+            my_secret,
+            Some(&uuid()),
+            Some(json!({"offer": "upsell"})),
+        )
+        .await;
     assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
-    let (st, e, _) = s.authed(Method::GET, &format!("/v1/orders/{id}"), my_secret, None, None).await;
+    let (st, e, _) = s
+        .authed(
+            Method::GET,
+            &format!("/v1/orders/{id}"),
+            my_secret,
+            None,
+            None,
+        )
+        .await;
     assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
-    let (st, e, _) = s.authed(Method::POST, &format!("/v1/orders/{id}/decline"), my_secret, None, Some(json!({"offer": "upsell"}))).await;
+    let (st, e, _) = s
+        .authed(
+            Method::POST,
+            &format!("/v1/orders/{id}/decline"),
+            my_secret,
+            None,
+            Some(json!({"offer": "upsell"})),
+        )
+        .await;
     assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
-    let r = s.client.get(s.url(&format!("/v1/orders/{id}"))).send().await.unwrap();
+    let r = s
+        .client
+        .get(s.url(&format!("/v1/orders/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(code(&r.json().await.unwrap()), "unauthorized");
-    let (st, e, _) = s.authed(Method::GET, "/v1/orders/ord_00000000000000000000000000000000", my_secret, None, None).await;
+    let (st, e, _) = s
+        .authed(
+            Method::GET,
+            "/v1/orders/ord_00000000000000000000000000000000",
+            my_secret,
+            None,
+            None,
+        )
+        .await;
     assert_eq!((st, code(&e)), (StatusCode::NOT_FOUND, "order_not_found"));
-    let (st, v, _) = s.authed(Method::GET, &format!("/v1/orders/{id}"), ADMIN, None, None).await;
+    let (st, v, _) = s
+        .authed(Method::GET, &format!("/v1/orders/{id}"), ADMIN, None, None)
+        .await;
     assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("paid")));
-    assert_eq!(s.count("SELECT COUNT(*) FROM charges WHERE kind <> 'primary'"), 0);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM charges WHERE kind <> 'primary'"),
+        0
+    );
 }
 
 #[tokio::test]
@@ -384,7 +615,9 @@ async fn bad_inputs_are_4xx_naming_the_field_and_write_nothing() {
         let (st, e) = s.post_raw("/v1/orders", body, &k).await;
         assert_eq!((st, code(&e)), (*status, *c), "{body} → {e}");
         assert_eq!(e["error"]["field"].as_str(), *f, "{body} → {e}");
-        assert!(e["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
     }
     // Nothing was written for any of them, and the key is still usable.
     assert_eq!(s.count("SELECT COUNT(*) FROM orders"), 0);
@@ -397,28 +630,67 @@ async fn bad_inputs_are_4xx_naming_the_field_and_write_nothing() {
     let r = s.post_order(&uuid(), &good).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let e: Value = r.json().await.unwrap();
-    assert_eq!((code(&e), field(&e)), ("payment_token_used", "payment_token"));
+    assert_eq!(
+        (code(&e), field(&e)),
+        ("payment_token_used", "payment_token")
+    );
 
     // Not JSON.
-    let r = s.client.post(s.url("/v1/orders")).header("idempotency-key", "x").body(good.to_string()).send().await.unwrap();
+    let r = s
+        .client
+        .post(s.url("/v1/orders"))
+        .header("idempotency-key", "x")
+        .body(good.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(code(&r.json().await.unwrap()), "unsupported_media_type");
     // Too large.
     let big = format!("{{\"offer_id\": \"{}\"}}", "a".repeat(100_000));
     let (st, e) = s.post_raw("/v1/quotes", &big, &[]).await;
-    assert_eq!((st, code(&e)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    assert_eq!(
+        (st, code(&e)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
 
     // Card fields.
     for (card, f, c) in [
-        (json!({"number": "4242424242424241"}), "number", "invalid_card_number"),
+        (
+            json!({"number": "4242424242424241"}),
+            "number",
+            "invalid_card_number",
+        ),
         (json!({"number": "4242"}), "number", "invalid_card_number"),
-        (json!({"number": "4242424242424242", "exp_month": 13}), "exp_month", "invalid_expiry"),
-        (json!({"number": "4242424242424242", "exp_month": 1, "exp_year": 2001}), "exp_year", "card_expired"),
-        (json!({"number": "4242424242424242", "cvc": "1"}), "cvc", "invalid_cvc"),
-        (json!({"number": "4242424242424242", "pin": "1"}), "pin", "unknown_field"),
+        (
+            json!({"number": "4242424242424242", "exp_month": 13}),
+            "exp_month",
+            "invalid_expiry",
+        ),
+        (
+            json!({"number": "4242424242424242", "exp_month": 1, "exp_year": 2001}),
+            "exp_year",
+            "card_expired",
+        ),
+        (
+            json!({"number": "4242424242424242", "cvc": "1"}),
+            "cvc",
+            "invalid_cvc",
+        ),
+        (
+            json!({"number": "4242424242424242", "pin": "1"}),
+            "pin",
+            "unknown_field",
+        ),
     ] {
-        let (st, e) = s.post_raw("/v1/test-gateway/tokens", &card.to_string(), &[]).await;
-        assert_eq!((st, code(&e), field(&e)), (StatusCode::BAD_REQUEST, c, f), "{card}");
+        let (st, e) = s
+            .post_raw("/v1/test-gateway/tokens", &card.to_string(), &[])
+            .await;
+        assert_eq!(
+            (st, code(&e), field(&e)),
+            (StatusCode::BAD_REQUEST, c, f),
+            "{card}"
+        );
     }
 
     // Unknown route and method: JSON too.
@@ -433,7 +705,15 @@ async fn bad_inputs_are_4xx_naming_the_field_and_write_nothing() {
 #[tokio::test]
 async fn offer_config_validation_over_http() {
     let s = TestServer::start();
-    let base: Value = s.client.get(s.url("/v1/offers/creator-course")).send().await.unwrap().json().await.unwrap();
+    let base: Value = s
+        .client
+        .get(s.url("/v1/offers/creator-course"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let put = |body: Value, key: Option<&'static str>| {
         let mut req = s.client.put(s.url("/v1/offers/creator-course")).json(&body);
         if let Some(k) = key {
@@ -456,33 +736,107 @@ async fn offer_config_validation_over_http() {
         v
     };
     let cases: Vec<(Value, &str, &str)> = vec![
-        (mutate(&|v| v["product"]["price"] = json!(-100)), "invalid_amount", "product.price"),
-        (mutate(&|v| v["product"]["price"] = json!(2_000_000_000_i64)), "invalid_amount", "product.price"),
-        (mutate(&|v| v["product"]["price"] = json!(1e30)), "invalid_field", "product.price"),
-        (mutate(&|v| v["product"]["price"] = json!(49.5)), "invalid_field", "product.price"),
-        (mutate(&|v| v["currency"] = json!("EURO")), "unknown_currency", "currency"),
-        (mutate(&|v| v["bump"]["price"] = json!(4900)), "bump_price_too_high", "bump.price"),
-        (mutate(&|v| v["bump"]["pre_checked"] = json!(true)), "pre_checked_bump", "bump.pre_checked"),
-        (mutate(&|v| v["upsell"]["headline"] = json!("")), "required", "upsell.headline"),
-        (mutate(&|v| v["refund_terms"] = json!("  ")), "required", "refund_terms"),
-        (mutate(&|v| v["fallback_url"] = json!("javascript:alert(1)")), "invalid_url", "fallback_url"),
-        (mutate(&|v| v["variants"][1]["bump_price"] = json!(9_999)), "bump_price_too_high", "variants[1].bump_price"),
-        (mutate(&|v| v["bump"]["colour"] = json!("red")), "unknown_field", "bump.colour"),
+        (
+            mutate(&|v| v["product"]["price"] = json!(-100)),
+            "invalid_amount",
+            "product.price",
+        ),
+        (
+            mutate(&|v| v["product"]["price"] = json!(2_000_000_000_i64)),
+            "invalid_amount",
+            "product.price",
+        ),
+        (
+            mutate(&|v| v["product"]["price"] = json!(1e30)),
+            "invalid_field",
+            "product.price",
+        ),
+        (
+            mutate(&|v| v["product"]["price"] = json!(49.5)),
+            "invalid_field",
+            "product.price",
+        ),
+        (
+            mutate(&|v| v["currency"] = json!("EURO")),
+            "unknown_currency",
+            "currency",
+        ),
+        (
+            mutate(&|v| v["bump"]["price"] = json!(4900)),
+            "bump_price_too_high",
+            "bump.price",
+        ),
+        (
+            mutate(&|v| v["bump"]["pre_checked"] = json!(true)),
+            "pre_checked_bump",
+            "bump.pre_checked",
+        ),
+        (
+            mutate(&|v| v["upsell"]["headline"] = json!("")),
+            "required",
+            "upsell.headline",
+        ),
+        (
+            mutate(&|v| v["refund_terms"] = json!("  ")),
+            "required",
+            "refund_terms",
+        ),
+        (
+            mutate(&|v| v["fallback_url"] = json!("javascript:alert(1)")),
+            "invalid_url",
+            "fallback_url",
+        ),
+        (
+            mutate(&|v| v["variants"][1]["bump_price"] = json!(9_999)),
+            "bump_price_too_high",
+            "variants[1].bump_price",
+        ),
+        (
+            mutate(&|v| v["bump"]["colour"] = json!("red")),
+            "unknown_field",
+            "bump.colour",
+        ),
         (mutate(&|v| v["id"] = json!("other")), "id_mismatch", "id"),
     ];
     for (body, c, f) in cases {
         let (st, e) = put(body, Some(ADMIN)).await;
-        assert_eq!((st, code(&e), field(&e)), (StatusCode::BAD_REQUEST, c, f), "{e}");
+        assert_eq!(
+            (st, code(&e), field(&e)),
+            (StatusCode::BAD_REQUEST, c, f),
+            "{e}"
+        );
     }
     // Nothing changed.
-    let now: Value = s.client.get(s.url("/v1/offers/creator-course")).send().await.unwrap().json().await.unwrap();
+    let now: Value = s
+        .client
+        .get(s.url("/v1/offers/creator-course"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(now, base);
     // A valid edit.
     let (st, _) = put(mutate(&|v| v["upsell"]["price"] = json!(2900)), Some(ADMIN)).await;
     assert_eq!(st, StatusCode::OK);
-    let (_, q) = s.post_raw("/v1/quotes", r#"{"offer_id":"creator-course","country":"DE"}"#, &[]).await;
+    let (_, q) = s
+        .post_raw(
+            "/v1/quotes",
+            r#"{"offer_id":"creator-course","country":"DE"}"#,
+            &[],
+        )
+        .await;
     assert_eq!(q["with_bump"]["total"], 5800);
-    let now: Value = s.client.get(s.url("/v1/offers/creator-course")).send().await.unwrap().json().await.unwrap();
+    let now: Value = s
+        .client
+        .get(s.url("/v1/offers/creator-course"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(now["upsell"]["price"], 2900);
 }
 
@@ -493,12 +847,28 @@ async fn refunds_of_one_line() {
     s.addon(&o, "upsell", &uuid()).await;
     let id = o["order_id"].as_str().unwrap();
     let path = |line: &str| format!("/v1/orders/{id}/lines/{line}/refund");
-    let (st, e, _) = s.authed(Method::POST, &path("bump"), o["order_secret"].as_str().unwrap(), None, None).await;
+    let (st, e, _) = s
+        .authed(
+            Method::POST,
+            &path("bump"),
+            o["order_secret"].as_str().unwrap(),
+            None,
+            None,
+        )
+        .await;
     assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
     let r = s.client.post(s.url(&path("bump"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
-    let (st, r, _) = s.authed(Method::POST, &path("bump"), ADMIN, None, Some(json!({"reason": "duplicate purchase"}))).await;
+    let (st, r, _) = s
+        .authed(
+            Method::POST,
+            &path("bump"),
+            ADMIN,
+            None,
+            Some(json!({"reason": "duplicate purchase"})),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["refund"]["line_id"], "bump");
     assert_eq!(r["refund"]["amount"], 900);
@@ -506,16 +876,43 @@ async fn refunds_of_one_line() {
     assert_eq!(rc["total"], 4900 + 900 + 2700);
     assert_eq!(rc["refunded"], 900);
     assert_eq!(rc["net"], 4900 + 2700);
-    assert!(rc["lines"].as_array().unwrap().iter().any(|l| l["id"] == "bump" && l["refunded"] == true));
-    let refund_event = rc["events"].as_array().unwrap().iter().find(|e| e["type"] == "refund_issued").expect("refund_issued event");
-    assert_eq!((refund_event["line_id"].as_str(), refund_event["amount"].as_i64()), (Some("bump"), Some(900)));
+    assert!(rc["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["id"] == "bump" && l["refunded"] == true));
+    let refund_event = rc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "refund_issued")
+        .expect("refund_issued event");
+    assert_eq!(
+        (
+            refund_event["line_id"].as_str(),
+            refund_event["amount"].as_i64()
+        ),
+        (Some("bump"), Some(900))
+    );
 
-    let (st, e, _) = s.authed(Method::POST, &path("bump"), ADMIN, None, None).await;
-    assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "line_already_refunded"));
-    let (st, e, _) = s.authed(Method::POST, &path("downsell"), ADMIN, None, None).await;
+    let (st, e, _) = s
+        .authed(Method::POST, &path("bump"), ADMIN, None, None)
+        .await;
+    assert_eq!(
+        (st, code(&e)),
+        (StatusCode::CONFLICT, "line_already_refunded")
+    );
+    let (st, e, _) = s
+        .authed(Method::POST, &path("downsell"), ADMIN, None, None)
+        .await;
     assert_eq!((st, code(&e)), (StatusCode::NOT_FOUND, "line_not_found"));
-    let (st, r, _) = s.authed(Method::POST, &path("upsell"), ADMIN, None, None).await;
-    assert_eq!((st, r["refund"]["amount"].as_i64()), (StatusCode::OK, Some(2700)));
+    let (st, r, _) = s
+        .authed(Method::POST, &path("upsell"), ADMIN, None, None)
+        .await;
+    assert_eq!(
+        (st, r["refund"]["amount"].as_i64()),
+        (StatusCode::OK, Some(2700))
+    );
     assert_eq!(s.count("SELECT COUNT(*) FROM refunds"), 2);
     assert_eq!(s.count("SELECT COUNT(*) FROM tg_refunds"), 2);
 
@@ -526,14 +923,33 @@ async fn refunds_of_one_line() {
     assert_eq!(o["receipt"]["total"], 4900 + 931 + 980 + 186);
     assert_receipt_consistent(&o["receipt"]);
     let id = o["order_id"].as_str().unwrap();
-    let (_, r, _) = s.authed(Method::POST, &format!("/v1/orders/{id}/lines/bump/refund"), ADMIN, None, None).await;
+    let (_, r, _) = s
+        .authed(
+            Method::POST,
+            &format!("/v1/orders/{id}/lines/bump/refund"),
+            ADMIN,
+            None,
+            None,
+        )
+        .await;
     assert_eq!(r["refund"]["amount"], 980 + 186);
 
     // A declined order has nothing to refund.
     let (_, o) = s.order_with(CARD_DECLINE, false).await;
     let id = o["order_id"].as_str().unwrap();
-    let (st, e, _) = s.authed(Method::POST, &format!("/v1/orders/{id}/lines/product/refund"), ADMIN, None, None).await;
-    assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "line_not_refundable"));
+    let (st, e, _) = s
+        .authed(
+            Method::POST,
+            &format!("/v1/orders/{id}/lines/product/refund"),
+            ADMIN,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, code(&e)),
+        (StatusCode::CONFLICT, "line_not_refundable")
+    );
 }
 
 #[tokio::test]
@@ -556,12 +972,33 @@ async fn cors_and_static_files() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("momentum.js"), "export {};\n").unwrap();
     std::fs::write(dir.path().join("momentum_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    std::fs::write(dir.path().join("index.html"), "<!doctype html><title>demo</title>").unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>demo</title>",
+    )
+    .unwrap();
     let s = TestServer::start_with(&["--static-dir", dir.path().to_str().unwrap()]);
-    for (path, ct) in [("/momentum.js", "text/javascript"), ("/momentum_bg.wasm", "application/wasm"), ("/", "text/html")] {
-        let r = s.client.get(s.url(path)).header("origin", "https://creator.example").send().await.unwrap();
+    for (path, ct) in [
+        ("/momentum.js", "text/javascript"),
+        ("/momentum_bg.wasm", "application/wasm"),
+        ("/", "text/html"),
+    ] {
+        let r = s
+            .client
+            .get(s.url(path))
+            .header("origin", "https://creator.example")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with(ct), "{path}: {:?}", r.headers()["content-type"]);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(ct),
+            "{path}: {:?}",
+            r.headers()["content-type"]
+        );
         assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
     }
     let r = s.client.get(s.url("/missing.js")).send().await.unwrap();
@@ -573,18 +1010,34 @@ async fn cors_and_static_files() {
         .request(Method::OPTIONS, s.url("/v1/orders"))
         .header("origin", "https://creator.example")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type, idempotency-key, authorization")
+        .header(
+            "access-control-request-headers",
+            "content-type, idempotency-key, authorization",
+        )
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success());
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
-    let allowed = r.headers()["access-control-allow-headers"].to_str().unwrap().to_string();
+    let allowed = r.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_string();
     for h in ["content-type", "idempotency-key", "authorization"] {
         assert!(allowed.contains(h), "{allowed}");
     }
     let (_, o) = s.order_with(CARD_OK, false).await;
-    let r = s.client.get(s.url(&format!("/v1/orders/{}", o["order_id"].as_str().unwrap()))).bearer_auth(o["order_secret"].as_str().unwrap()).header("origin", "https://creator.example").send().await.unwrap();
-    assert_eq!(r.headers()["access-control-expose-headers"], "idempotent-replayed");
+    let r = s
+        .client
+        .get(s.url(&format!("/v1/orders/{}", o["order_id"].as_str().unwrap())))
+        .bearer_auth(o["order_secret"].as_str().unwrap())
+        .header("origin", "https://creator.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["access-control-expose-headers"],
+        "idempotent-replayed"
+    );
     assert_eq!(r.headers()["cache-control"], "no-store");
 }

@@ -24,19 +24,48 @@ async fn one_thousand_creates_with_one_key_charge_once() {
     .await;
 
     let db = s.db();
-    let charges: i64 = db.query_row("SELECT COUNT(*) FROM charges", [], |r| r.get(0)).unwrap();
-    let orders: i64 = db.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0)).unwrap();
-    let gateway_charges: i64 = db.query_row("SELECT COUNT(*) FROM tg_charges", [], |r| r.get(0)).unwrap();
-    let keys: i64 = db.query_row("SELECT COUNT(*) FROM idempotency_keys", [], |r| r.get(0)).unwrap();
+    let charges: i64 = db
+        .query_row("SELECT COUNT(*) FROM charges", [], |r| r.get(0))
+        .unwrap();
+    let orders: i64 = db
+        .query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))
+        .unwrap();
+    let gateway_charges: i64 = db
+        .query_row("SELECT COUNT(*) FROM tg_charges", [], |r| r.get(0))
+        .unwrap();
+    let keys: i64 = db
+        .query_row("SELECT COUNT(*) FROM idempotency_keys", [], |r| r.get(0))
+        .unwrap();
     assert_eq!((charges, orders, gateway_charges, keys), (1, 1, 1, 1));
 
-    let created: Vec<&(StatusCode, bool, String)> = results.iter().filter(|r| r.0 == StatusCode::CREATED).collect();
-    let conflicts = results.iter().filter(|r| r.0 == StatusCode::CONFLICT).count();
-    assert_eq!(created.len() + conflicts, N, "only 201 or 409: {:?}", results.iter().map(|r| r.0).collect::<std::collections::BTreeSet<_>>());
+    let created: Vec<&(StatusCode, bool, String)> = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::CREATED)
+        .collect();
+    let conflicts = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(
+        created.len() + conflicts,
+        N,
+        "only 201 or 409: {:?}",
+        results
+            .iter()
+            .map(|r| r.0)
+            .collect::<std::collections::BTreeSet<_>>()
+    );
     assert!(!created.is_empty());
-    assert_eq!(created.iter().filter(|r| !r.1).count(), 1, "exactly one original response");
+    assert_eq!(
+        created.iter().filter(|r| !r.1).count(),
+        1,
+        "exactly one original response"
+    );
     let first = &created[0].2;
-    assert!(created.iter().all(|r| &r.2 == first), "every 201 is byte-identical");
+    assert!(
+        created.iter().all(|r| &r.2 == first),
+        "every 201 is byte-identical"
+    );
     for r in results.iter().filter(|r| r.0 == StatusCode::CONFLICT) {
         let v: Value = serde_json::from_str(&r.2).unwrap();
         assert_eq!(v["error"]["code"], "idempotency_key_in_use");
@@ -57,10 +86,26 @@ async fn one_thousand_addon_accepts_with_distinct_keys_charge_once() {
     let results = join_all((0..N).map(|_| async { s.addon(&o, "upsell", &uuid()).await })).await;
 
     let db = s.db();
-    let upsells: i64 = db.query_row("SELECT COUNT(*) FROM charges WHERE kind = 'upsell'", [], |r| r.get(0)).unwrap();
-    let all: i64 = db.query_row("SELECT COUNT(*) FROM charges", [], |r| r.get(0)).unwrap();
-    let gateway_charges: i64 = db.query_row("SELECT COUNT(*) FROM tg_charges", [], |r| r.get(0)).unwrap();
-    let lines: i64 = db.query_row("SELECT COUNT(*) FROM order_lines WHERE kind = 'upsell'", [], |r| r.get(0)).unwrap();
+    let upsells: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM charges WHERE kind = 'upsell'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let all: i64 = db
+        .query_row("SELECT COUNT(*) FROM charges", [], |r| r.get(0))
+        .unwrap();
+    let gateway_charges: i64 = db
+        .query_row("SELECT COUNT(*) FROM tg_charges", [], |r| r.get(0))
+        .unwrap();
+    let lines: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM order_lines WHERE kind = 'upsell'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!((upsells, all, gateway_charges, lines), (1, 2, 2, 1));
 
     let mut succeeded = 0;

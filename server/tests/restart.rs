@@ -48,21 +48,35 @@ async fn a_request_interrupted_by_a_crash_resumes_without_a_second_charge() {
     // the answer and the response were recorded.
     {
         let db = s.db();
-        db.execute("UPDATE charges SET status = 'pending', gateway_ref = NULL", []).unwrap();
+        db.execute(
+            "UPDATE charges SET status = 'pending', gateway_ref = NULL",
+            [],
+        )
+        .unwrap();
         db.execute("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, completed_at = NULL", []).unwrap();
     }
     s.restart();
     let (_, v) = s.status(&o).await;
-    assert_eq!(v["status"], "processing", "a charge with unknown outcome is reported as processing");
+    assert_eq!(
+        v["status"], "processing",
+        "a charge with unknown outcome is reported as processing"
+    );
 
     let r = s.post_order(&key, &body).await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    assert!(r.headers().get("idempotent-replayed").is_none(), "resumed, not replayed");
+    assert!(
+        r.headers().get("idempotent-replayed").is_none(),
+        "resumed, not replayed"
+    );
     let resumed: Value = r.json().await.unwrap();
     assert_eq!(resumed["order_id"], o["order_id"]);
     assert_eq!(resumed["order_secret"], o["order_secret"]);
     assert_eq!(resumed["status"], "paid");
-    assert_eq!(s.count("SELECT COUNT(*) FROM tg_charges"), 1, "the gateway saw one charge");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM tg_charges"),
+        1,
+        "the gateway saw one charge"
+    );
     assert_eq!(s.count("SELECT COUNT(*) FROM charges"), 1);
     let r = s.post_order(&key, &body).await;
     assert_eq!(r.headers()["idempotent-replayed"], "true");

@@ -29,7 +29,15 @@ pub struct TestServer {
 
 fn spawn(db: &PathBuf, extra: &[String]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_momentum-server"))
-        .args(["--addr", "127.0.0.1:0", "--admin-key", ADMIN, "--processing-delay-ms", "400", "--db"])
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--admin-key",
+            ADMIN,
+            "--processing-delay-ms",
+            "400",
+            "--db",
+        ])
         .arg(db)
         .args(extra)
         .stdout(Stdio::piped())
@@ -38,8 +46,14 @@ fn spawn(db: &PathBuf, extra: &[String]) -> (Child, String) {
         .expect("start momentum-server");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read listen line");
-    let base = line.trim().strip_prefix("momentum-server listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read listen line");
+    let base = line
+        .trim()
+        .strip_prefix("momentum-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
     (child, base)
 }
 
@@ -52,8 +66,18 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let (child, base) = spawn(&dir.path().join("momentum.sqlite"), &extra);
-        let client = Client::builder().timeout(Duration::from_secs(60)).pool_max_idle_per_host(2000).build().expect("client");
-        TestServer { dir, base, client, child: Some(child), extra }
+        let client = Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(2000)
+            .build()
+            .expect("client");
+        TestServer {
+            dir,
+            base,
+            client,
+            child: Some(child),
+            extra,
+        }
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -78,7 +102,8 @@ impl TestServer {
 
     pub fn db(&self) -> rusqlite::Connection {
         let c = rusqlite::Connection::open(self.db_path()).expect("open db");
-        c.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+        c.busy_timeout(Duration::from_secs(10))
+            .expect("busy timeout");
         c
     }
 
@@ -91,7 +116,13 @@ impl TestServer {
     }
 
     pub async fn token(&self, number: &str) -> String {
-        let r = self.client.post(self.url("/v1/test-gateway/tokens")).json(&json!({"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"})).send().await.expect("tokenize");
+        let r = self
+            .client
+            .post(self.url("/v1/test-gateway/tokens"))
+            .json(&json!({"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"}))
+            .send()
+            .await
+            .expect("tokenize");
         assert_eq!(r.status(), StatusCode::OK);
         let v: Value = r.json().await.expect("json");
         v["token"].as_str().expect("token").to_string()
@@ -102,30 +133,60 @@ impl TestServer {
     }
 
     pub async fn post_order(&self, key: &str, body: &Value) -> Response {
-        self.client.post(self.url("/v1/orders")).header("idempotency-key", key).json(body).send().await.expect("post order")
+        self.client
+            .post(self.url("/v1/orders"))
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("post order")
     }
 
     /// Creates an order with `card`; returns (status, body).
     pub async fn order_with(&self, card: &str, bump: bool) -> (StatusCode, Value) {
         let tok = self.token(card).await;
-        let r = self.post_order(&uuid(), &TestServer::order_body(&tok, bump)).await;
+        let r = self
+            .post_order(&uuid(), &TestServer::order_body(&tok, bump))
+            .await;
         let s = r.status();
         (s, r.json().await.expect("json"))
     }
 
-    pub async fn post_raw(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (StatusCode, Value) {
-        let mut req = self.client.post(self.url(path)).header("content-type", "application/json").body(body.to_string());
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string());
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         let r = req.send().await.expect("send");
         let s = r.status();
         let text = r.text().await.expect("text");
-        (s, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({s}): {text}")))
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({s}): {text}")),
+        )
     }
 
-    pub async fn authed(&self, method: reqwest::Method, path: &str, secret: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value, bool) {
-        let mut req = self.client.request(method, self.url(path)).bearer_auth(secret);
+    pub async fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        secret: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, bool) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(secret);
         if let Some(k) = key {
             req = req.header("idempotency-key", k);
         }
@@ -134,29 +195,77 @@ impl TestServer {
         }
         let r = req.send().await.expect("send");
         let s = r.status();
-        let replayed = r.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+        let replayed = r
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true");
         let text = r.text().await.expect("text");
-        (s, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({s}): {text}")), replayed)
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({s}): {text}")),
+            replayed,
+        )
     }
 
     pub async fn addon(&self, order: &Value, offer: &str, key: &str) -> (StatusCode, Value, bool) {
-        let path = format!("/v1/orders/{}/addons", order["order_id"].as_str().expect("order_id"));
-        self.authed(reqwest::Method::POST, &path, order["order_secret"].as_str().expect("secret"), Some(key), Some(json!({"offer": offer}))).await
+        let path = format!(
+            "/v1/orders/{}/addons",
+            order["order_id"].as_str().expect("order_id")
+        );
+        self.authed(
+            reqwest::Method::POST,
+            &path,
+            order["order_secret"].as_str().expect("secret"),
+            Some(key),
+            Some(json!({"offer": offer})),
+        )
+        .await
     }
 
     pub async fn decline(&self, order: &Value, offer: &str) -> (StatusCode, Value, bool) {
-        let path = format!("/v1/orders/{}/decline", order["order_id"].as_str().expect("order_id"));
-        self.authed(reqwest::Method::POST, &path, order["order_secret"].as_str().expect("secret"), None, Some(json!({"offer": offer}))).await
+        let path = format!(
+            "/v1/orders/{}/decline",
+            order["order_id"].as_str().expect("order_id")
+        );
+        self.authed(
+            reqwest::Method::POST,
+            &path,
+            order["order_secret"].as_str().expect("secret"),
+            None,
+            Some(json!({"offer": offer})),
+        )
+        .await
     }
 
     pub async fn confirm(&self, order: &Value, target: &str) -> (StatusCode, Value, bool) {
-        let path = format!("/v1/orders/{}/confirm", order["order_id"].as_str().expect("order_id"));
-        self.authed(reqwest::Method::POST, &path, order["order_secret"].as_str().expect("secret"), None, Some(json!({"target": target}))).await
+        let path = format!(
+            "/v1/orders/{}/confirm",
+            order["order_id"].as_str().expect("order_id")
+        );
+        self.authed(
+            reqwest::Method::POST,
+            &path,
+            order["order_secret"].as_str().expect("secret"),
+            None,
+            Some(json!({"target": target})),
+        )
+        .await
     }
 
     pub async fn status(&self, order: &Value) -> (StatusCode, Value) {
-        let path = format!("/v1/orders/{}", order["order_id"].as_str().expect("order_id"));
-        let (s, v, _) = self.authed(reqwest::Method::GET, &path, order["order_secret"].as_str().expect("secret"), None, None).await;
+        let path = format!(
+            "/v1/orders/{}",
+            order["order_id"].as_str().expect("order_id")
+        );
+        let (s, v, _) = self
+            .authed(
+                reqwest::Method::GET,
+                &path,
+                order["order_secret"].as_str().expect("secret"),
+                None,
+                None,
+            )
+            .await;
         (s, v)
     }
 
@@ -164,11 +273,30 @@ impl TestServer {
     pub async fn answer_challenge(&self, url: &str, outcome: &str) -> String {
         let page = self.client.get(url).send().await.expect("challenge page");
         assert_eq!(page.status(), StatusCode::OK);
-        let csp = page.headers().get("content-security-policy").expect("csp").to_str().expect("csp").to_string();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        let csp = page
+            .headers()
+            .get("content-security-policy")
+            .expect("csp")
+            .to_str()
+            .expect("csp")
+            .to_string();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
         let html = page.text().await.expect("html");
-        assert!(html.contains("Approve payment") && !html.contains("<script>"), "{html}");
-        let r = self.client.post(url).header("content-type", "application/x-www-form-urlencoded").body(format!("outcome={outcome}")).send().await.expect("answer");
+        assert!(
+            html.contains("Approve payment") && !html.contains("<script>"),
+            "{html}"
+        );
+        let r = self
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("outcome={outcome}"))
+            .send()
+            .await
+            .expect("answer");
         assert_eq!(r.status(), StatusCode::OK);
         r.text().await.expect("html")
     }
@@ -190,11 +318,39 @@ pub fn uuid() -> String {
 pub fn assert_receipt_consistent(receipt: &Value) {
     let lines = receipt["lines"].as_array().expect("lines");
     let inclusive = receipt["tax_mode"] == "inclusive";
-    let sum: i64 = lines.iter().map(|l| l["amount"].as_i64().expect("amount") + if inclusive { 0 } else { l["tax_amount"].as_i64().expect("tax") }).sum();
-    assert_eq!(receipt["total"].as_i64(), Some(sum), "total != sum of lines: {receipt}");
-    let paid: i64 = receipt["charges"].as_array().expect("charges").iter().filter(|c| c["status"] == "succeeded").map(|c| c["amount"].as_i64().expect("amount")).sum();
+    let sum: i64 = lines
+        .iter()
+        .map(|l| {
+            l["amount"].as_i64().expect("amount")
+                + if inclusive {
+                    0
+                } else {
+                    l["tax_amount"].as_i64().expect("tax")
+                }
+        })
+        .sum();
+    assert_eq!(
+        receipt["total"].as_i64(),
+        Some(sum),
+        "total != sum of lines: {receipt}"
+    );
+    let paid: i64 = receipt["charges"]
+        .as_array()
+        .expect("charges")
+        .iter()
+        .filter(|c| c["status"] == "succeeded")
+        .map(|c| c["amount"].as_i64().expect("amount"))
+        .sum();
     assert_eq!(paid, sum, "charges != lines: {receipt}");
-    let tax: i64 = receipt["tax"].as_array().expect("tax").iter().map(|t| t["amount"].as_i64().expect("amount")).sum();
-    let line_tax: i64 = lines.iter().map(|l| l["tax_amount"].as_i64().expect("tax")).sum();
+    let tax: i64 = receipt["tax"]
+        .as_array()
+        .expect("tax")
+        .iter()
+        .map(|t| t["amount"].as_i64().expect("amount"))
+        .sum();
+    let line_tax: i64 = lines
+        .iter()
+        .map(|l| l["tax_amount"].as_i64().expect("tax"))
+        .sum();
     assert_eq!(tax, line_tax);
 }
