@@ -81,11 +81,13 @@ function start() {
   }
   if (!customElements.get(TAG)) customElements.define(TAG, MomentumCheckout);
 
-  function create(settings, place) {
+  function create(settings, place, error) {
     const el = doc.createElement(TAG);
     for (const name of SETTINGS) {
       if (settings[name] != null) el.setAttribute(name, String(settings[name]));
     }
+    // Set before insertion: connecting the element runs connectedCallback synchronously.
+    el.momentumError = error;
     place(el);
     return el;
   }
@@ -97,11 +99,8 @@ function start() {
     const data = script.dataset;
     if (!SETTINGS.some((name) => name in data) && !data.target) return; // a loader-only tag
     const target = data.target && doc.querySelector(data.target);
-    const el = create(data, (e) => (target ? target.append(e) : script.after(e)));
-    if (data.target && !target) {
-      el.momentumError = 'data-target: no element matches "' + data.target + '".';
-      el.connectedCallback();
-    }
+    const missing = data.target && !target && 'data-target: no element matches "' + data.target + '".';
+    create(data, (e) => (target ? target.append(e) : script.after(e)), missing);
   }
 
   function scan() {

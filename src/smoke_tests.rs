@@ -80,7 +80,10 @@ fn money_is_formatted_by_intl_from_integer_minor_units() {
     let money = |minor, code| Money::new(minor, Currency::from_code(code).unwrap());
     assert_eq!(format(money(4900, "EUR"), Some("en-GB")), "€49.00");
     assert_eq!(format(money(4900, "JPY"), Some("en-US")), "¥4,900");
-    assert_eq!(format(money(15_250, "KWD"), Some("en-US")), "KWD\u{a0}15.250");
+    assert_eq!(
+        format(money(15_250, "KWD"), Some("en-US")),
+        "KWD\u{a0}15.250"
+    );
     // Past 2^53: a float would lose the cents; the decimal string does not.
     assert_eq!(
         format(money(123_456_789_012_345_678, "EUR"), Some("en-GB")),

@@ -23,8 +23,8 @@ export class Widget {
   }
 
   /** Waits until the widget shows the offer as the backend serves it. */
-  async expectOffer(offer: { product: { name: string } }) {
-    await expect(this.productName).toHaveText(offer.product.name);
+  async expectOffer(offer: { product: { label: string } }) {
+    await expect(this.productName).toHaveText(offer.product.label);
   }
 }
 

@@ -19,7 +19,7 @@ test('broken configs show a short error in place, emit momentum:error, and the p
 
   await expect.poll(async () => (await events(page)).filter((e) => e.type === 'momentum:error').length).toBe(5);
   const codes = (await events(page)).map((e) => e.detail.code).sort();
-  expect(codes).toEqual(['config_invalid', 'config_invalid', 'config_invalid', 'not_found', 'target_missing'].sort());
+  expect(codes).toEqual(['config_invalid', 'config_invalid', 'config_invalid', 'offer_not_found', 'target_missing'].sort());
   const fields = (await events(page)).map((e) => e.detail.field).filter(Boolean).sort();
   expect(fields).toEqual(['api', 'fallback', 'offer']);
   expect(pageErrors).toEqual([]);

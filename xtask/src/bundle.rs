@@ -45,10 +45,15 @@ pub fn build() -> Result<u64, String> {
         &root.join("target/trunk/momentum_bg.wasm"),
         &dist.join("momentum_bg.wasm"),
     )?;
-    copy(
-        &root.join("target/trunk/index.html"),
-        &dist.join("index.html"),
-    )?;
+    // With inject_scripts off, trunk leaves its own <link data-trunk …> tag behind; drop it.
+    let page = fs::read_to_string(root.join("target/trunk/index.html"))
+        .map_err(|e| format!("index.html: {e}"))?;
+    let page: Vec<&str> = page
+        .lines()
+        .filter(|line| !line.contains("data-trunk"))
+        .collect();
+    fs::write(dist.join("index.html"), page.join("\n"))
+        .map_err(|e| format!("dist/index.html: {e}"))?;
     report(&dist)
 }
 

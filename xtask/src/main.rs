@@ -142,7 +142,15 @@ fn test() -> Result<(), String> {
     bundle::build()?;
     run(
         "cargo",
-        &["bench", "--profile", "host", "-p", "momentum-server"],
+        &[
+            "bench",
+            "-p",
+            "momentum-server",
+            "--bench",
+            "create_order",
+            "--profile",
+            "host",
+        ],
     )?;
     run("cargo", &["build", "-p", "momentum-server"])?;
     run_with(

@@ -32,9 +32,9 @@ pub fn ensure_build_tools() -> Result<(), String> {
         )?;
     }
     let bindgen = wasm_bindgen_version()?;
-    if !output("wasm-bindgen", &["--version"])
-        .is_some_and(|v| v.split_whitespace().nth(1) == Some(&bindgen))
-    {
+    let bindgen_installed = output("wasm-bindgen", &["--version"])
+        .is_some_and(|v| v.split_whitespace().nth(1) == Some(bindgen.as_str()));
+    if !bindgen_installed {
         // Not --locked: one of its locked dependencies is no longer in the index.
         run(
             "cargo",
