@@ -1,7 +1,9 @@
 //! Momentum core: pure logic shared by the widget and the reference backend.
 pub mod embed;
 
+pub mod advice;
 pub mod api;
+pub mod checkout;
 pub mod money;
 pub mod offer;
 pub mod quote;
