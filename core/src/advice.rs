@@ -59,6 +59,7 @@ pub fn warnings(offer: &OfferConfig) -> Vec<Warning> {
             });
         }
     }
+    out.extend(crate::copy_budget::warnings(offer));
     out
 }
 
@@ -92,5 +93,21 @@ mod tests {
         let advice = warnings(&offer);
         assert_eq!(advice[0].field, "upsell.price");
         assert!(advice[0].to_string().starts_with("upsell.price: is 51 %"));
+    }
+
+    #[test]
+    fn copy_over_the_three_second_budget_is_flagged() {
+        let mut offer = demo_offer();
+        offer.upsell.as_mut().unwrap().headline =
+            "Get your portfolio reviewed by me, personally, in a video".into();
+        let advice = warnings(&offer);
+        assert_eq!(advice.len(), 1);
+        assert_eq!(advice[0].field, "upsell.headline");
+        assert!(advice[0].message.contains("a 3-second skim fits 22"));
+        offer.downsell.as_mut().unwrap().deliverable =
+            "The 25-point checklist and the worksheet that I use myself for every single review I do."
+                .into();
+        let fields: Vec<_> = warnings(&offer).iter().map(|w| w.field).collect();
+        assert_eq!(fields, ["upsell.headline", "downsell.headline"]);
     }
 }

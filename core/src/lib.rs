@@ -4,6 +4,8 @@ pub mod embed;
 pub mod advice;
 pub mod api;
 pub mod checkout;
+pub mod copy_budget;
+pub mod exit_intent;
 pub mod money;
 pub mod offer;
 pub mod quote;

@@ -8,6 +8,7 @@
 
 use core::fmt;
 
+use crate::exit_intent::Thresholds;
 use crate::money::{Currency, MAX_PRICE_MINOR};
 use crate::tax::TaxMode;
 
@@ -77,6 +78,12 @@ pub struct ExitOfferConfig {
     pub body: String,
     /// Discount on the product price in percent (1–90), rounded half up in minor units.
     pub discount_percent: u8,
+    /// Overrides of the exit-intent detector's thresholds; absent fields keep the defaults.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub detector: Option<Thresholds>,
 }
 
 /// An A/B variant: overrides of prices or copy. Absent fields keep the base offer's value.
@@ -398,6 +405,13 @@ impl OfferConfig {
                     format!("must be between 1 and {MAX_EXIT_DISCOUNT_PERCENT}"),
                 ));
             }
+            for (field, message) in x.detector.as_ref().map_or(Vec::new(), Thresholds::problems) {
+                errors.push(FieldError::new(
+                    format!("exit_offer.detector.{field}"),
+                    "invalid_threshold",
+                    message,
+                ));
+            }
         }
         check_text(&mut errors, "refund_terms", &self.refund_terms, MAX_TEXT);
         if !is_valid_fallback_url(&self.fallback_url) {
@@ -598,6 +612,7 @@ pub fn demo_offer() -> OfferConfig {
             headline: "Before you go: 10% off the masterclass".into(),
             body: "Take the full course today for 10% less. This offer is shown once.".into(),
             discount_percent: 10,
+            detector: None,
         }),
         refund_terms: "14-day money-back guarantee on every item, no questions asked.".into(),
         fallback_url: "https://example.com/checkout/creator-course".into(),
@@ -721,6 +736,13 @@ mod tests {
         assert_eq!(fields(&o), ["fallback_url"]);
         o.fallback_url = "http://localhost:8080/pay".into();
         assert_eq!(fields(&o), Vec::<String>::new());
+        let mut o = demo_offer();
+        o.exit_offer.as_mut().unwrap().detector = Some(Thresholds {
+            short_page_pct: 20,
+            ..Thresholds::default()
+        });
+        assert_eq!(fields(&o), ["exit_offer.detector.short_page_pct"]);
+        assert_eq!(o.validate()[0].code, "invalid_threshold");
     }
 
     #[test]
