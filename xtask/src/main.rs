@@ -152,6 +152,10 @@ fn test() -> Result<(), String> {
             "host",
         ],
     )?;
+    run(
+        "cargo",
+        &["bench", "-p", "momentum-core", "--bench", "exit_intent"],
+    )?;
     run("cargo", &["build", "-p", "momentum-server"])?;
     run_with(
         "npx",
