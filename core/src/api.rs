@@ -440,6 +440,17 @@ pub struct CreateOrderResponse {
     pub receipt: Option<Receipt>,
 }
 
+/// Response to `GET /v1/admin/orders?email=…`: a buyer's orders, oldest first (creator support,
+/// reconciliation, and end-to-end tests that count charges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct BuyerOrders {
+    /// The email the orders were placed with, as asked.
+    pub email: String,
+    /// Every order with that email.
+    pub orders: Vec<OrderView>,
+}
+
 /// Response to `GET /v1/orders/{order_id}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::handler::HandlerWithoutStateExt;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
@@ -304,6 +304,16 @@ async fn get_order(
     result(blocking(move || s.service.order(&id, auth.as_deref())).await)
 }
 
+async fn admin_orders(
+    State(s): St,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = bearer(&headers);
+    let email = query.get("email").cloned().unwrap_or_default();
+    result(blocking(move || s.service.orders_by_email(&email, auth.as_deref())).await)
+}
+
 async fn addon(
     State(s): St,
     PathParams(id): PathParams<String>,
@@ -557,6 +567,7 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
         .route("/v1/quotes", post(quote))
         .route("/v1/orders", post(create_order))
         .route("/v1/orders/{order_id}", get(get_order))
+        .route("/v1/admin/orders", get(admin_orders))
         .route("/v1/orders/{order_id}/addons", post(addon))
         .route("/v1/orders/{order_id}/decline", post(decline))
         .route("/v1/orders/{order_id}/confirm", post(confirm))

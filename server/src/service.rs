@@ -814,6 +814,28 @@ impl Service {
         })
     }
 
+    /// `GET /v1/admin/orders?email=…` (admin key): every order placed with `email`.
+    pub fn orders_by_email(&self, email: &str, bearer: Option<&str>) -> ApiResult<BuyerOrders> {
+        self.require_admin(bearer)?;
+        let email = email.trim();
+        if !is_plausible_email(email) {
+            return Err(ApiError::field(
+                "invalid_email",
+                "email",
+                "must be an email address",
+            ));
+        }
+        let ids = self.store.order_ids_by_email(email).map_err(storage)?;
+        let orders = ids
+            .iter()
+            .map(|id| self.order(id, bearer))
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(BuyerOrders {
+            email: email.to_string(),
+            orders,
+        })
+    }
+
     // ---------------------------------------------------------------- add-ons
 
     /// `POST /v1/orders/{id}/addons`.

@@ -378,6 +378,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn order_ids_by_email(&self, email: &str) -> StoreResult<Vec<String>> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare("SELECT id FROM orders WHERE email = ?1 ORDER BY rowid")
+            .map_err(err)?;
+        let ids = statement
+            .query_map([email], |r| r.get::<_, String>(0))
+            .map_err(err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err);
+        ids
+    }
+
     fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
         let conn = self.conn();
         let c: &Connection = &conn;

@@ -312,6 +312,8 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Begin>;
     /// The order and everything attached.
     fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>>;
+    /// Ids of the orders placed with `email`, oldest first.
+    fn order_ids_by_email(&self, email: &str) -> StoreResult<Vec<String>>;
     /// Records the gateway's answer for a charge (+ an event when the status changes).
     fn update_charge(&self, update: &ChargeUpdate, now: i64) -> StoreResult<()>;
     /// One transaction: checks the funnel rules against the current state, then inserts the

@@ -1041,3 +1041,63 @@ async fn cors_and_static_files() {
     );
     assert_eq!(r.headers()["cache-control"], "no-store");
 }
+
+#[tokio::test]
+async fn admins_list_a_buyers_orders_with_their_charges() {
+    let s = TestServer::start();
+    let (_, declined) = s.order_with(CARD_DECLINE, false).await;
+    let (_, paid) = s.order_with(CARD_OK, true).await;
+    let path = "/v1/admin/orders?email=ana@example.com";
+
+    let r = s.client.get(s.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let secret = paid["order_secret"].as_str().unwrap();
+    let (st, e, _) = s.authed(Method::GET, path, secret, None, None).await;
+    assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (st, e, _) = s
+        .authed(
+            Method::GET,
+            "/v1/admin/orders?email=nope",
+            ADMIN,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("email"))
+    );
+
+    let (st, list, _) = s.authed(Method::GET, path, ADMIN, None, None).await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    let orders = list["orders"].as_array().unwrap();
+    let ids: Vec<&Value> = orders.iter().map(|o| &o["order_id"]).collect();
+    assert_eq!(ids, [&declined["order_id"], &paid["order_id"]]);
+    assert_eq!(orders[0]["status"], "declined");
+    assert_eq!(orders[1]["status"], "paid");
+    let succeeded = |o: &Value| {
+        o["receipt"]["charges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "succeeded")
+            .count()
+    };
+    assert_eq!((succeeded(&orders[0]), succeeded(&orders[1])), (0, 1));
+    // The charge count agrees with the database.
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM charges WHERE status = 'succeeded'"),
+        1
+    );
+
+    let (_, none, _) = s
+        .authed(
+            Method::GET,
+            "/v1/admin/orders?email=bo@example.com",
+            ADMIN,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(none["orders"], json!([]));
+}
