@@ -253,8 +253,8 @@ fn charge_update(charge_id: &str, g: &crate::gateway::GatewayCharge) -> ChargeUp
 fn funnel(o: &OrderRecord) -> Funnel {
     let mut f = Funnel {
         primary: ChargeStatus::Pending,
-        has_upsell: o.offer.upsell.is_some(),
-        has_downsell: o.offer.downsell.is_some(),
+        has_upsell: o.header.offer.upsell.is_some(),
+        has_downsell: o.header.offer.downsell.is_some(),
         upsell: Slot::Open,
         downsell: Slot::Open,
     };
@@ -299,8 +299,8 @@ fn next_action_of(c: &ChargeRecord) -> Option<NextAction> {
 
 fn card(o: &OrderRecord) -> CardSummary {
     CardSummary {
-        brand: o.card_brand.clone(),
-        last4: o.card_last4.clone(),
+        brand: o.header.card_brand.clone(),
+        last4: o.header.card_last4.clone(),
     }
 }
 
@@ -338,7 +338,7 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
         )
     };
     let mut tax: Vec<TaxLine> = Vec::new();
-    let rule = TaxRule::for_country(&o.country).ok();
+    let rule = TaxRule::for_country(&o.header.country).ok();
     for l in o
         .lines
         .iter()
@@ -358,13 +358,13 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
                     .unwrap_or_else(|| "VAT".into()),
                 rate_bp: l.rate_bp,
                 amount: l.tax_amount,
-                included: o.tax_mode == TaxMode::Inclusive,
+                included: o.header.tax_mode == TaxMode::Inclusive,
             }),
         }
     }
     let mut total: i64 = 0;
     for l in &lines {
-        let charged = match o.tax_mode {
+        let charged = match o.header.tax_mode {
             TaxMode::Inclusive => l.amount,
             TaxMode::Exclusive => l.amount.checked_add(l.tax_amount).ok_or_else(overflow)?,
         };
@@ -388,17 +388,17 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
     let f = funnel(o);
     let c = card(o);
     Ok(Receipt {
-        order_id: o.id.clone(),
+        order_id: o.header.id.clone(),
         status: order_status(f.primary),
-        offer_id: o.offer_id.clone(),
-        variant: o.variant.clone(),
-        currency: o.currency.clone(),
-        exponent: Currency::from_code(&o.currency)
+        offer_id: o.header.offer_id.clone(),
+        variant: o.header.variant.clone(),
+        currency: o.header.currency.clone(),
+        exponent: Currency::from_code(&o.header.currency)
             .map(|c| c.exponent())
             .unwrap_or(2),
-        tax_mode: o.tax_mode,
-        email: o.email.clone(),
-        country: o.country.clone(),
+        tax_mode: o.header.tax_mode,
+        email: o.header.email.clone(),
+        country: o.header.country.clone(),
         lines,
         tax,
         total,
@@ -419,7 +419,7 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
             .collect(),
         refunds,
         offers: OfferAnswers {
-            bump: o.bump,
+            bump: o.header.bump,
             upsell: f.state(AddonKind::Upsell),
             downsell: f.state(AddonKind::Downsell),
         },
@@ -434,7 +434,7 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
                 amount: e.amount,
             })
             .collect(),
-        refund_terms: o.offer.refund_terms.clone(),
+        refund_terms: o.header.offer.refund_terms.clone(),
         created_at: o.created_at,
     })
 }
@@ -678,18 +678,21 @@ impl Service {
 
         let order_id = random_id("ord_").map_err(id_error)?;
         let new = NewOrder {
-            id: order_id.clone(),
-            offer_id: offer.id.clone(),
-            variant: resolved.variant.clone(),
-            currency: resolved.currency.code().to_string(),
-            tax_mode: resolved.tax_mode,
-            country: req.buyer.country.clone(),
-            email: req.buyer.email.clone(),
-            bump: req.bump,
-            exit_offer: req.exit_offer,
-            payment_method: pm.id,
-            card_brand: pm.brand,
-            card_last4: pm.last4,
+            header: OrderHeader {
+                id: order_id.clone(),
+                offer_id: offer.id.clone(),
+                variant: resolved.variant.clone(),
+                currency: resolved.currency.code().to_string(),
+                tax_mode: resolved.tax_mode,
+                country: req.buyer.country.clone(),
+                email: req.buyer.email.clone(),
+                bump: req.bump,
+                exit_offer: req.exit_offer,
+                payment_method: pm.id,
+                card_brand: pm.brand,
+                card_last4: pm.last4,
+                offer,
+            },
             lines: quote
                 .lines
                 .iter()
@@ -706,7 +709,6 @@ impl Service {
                 kind: ChargeKind::Primary,
                 amount: quote.total,
             },
-            offer,
         };
         let order_id = match self
             .store
@@ -730,9 +732,9 @@ impl Service {
             let g = self
                 .gateway
                 .charge(&ChargeRequest {
-                    payment_method: &order.payment_method,
+                    payment_method: &order.header.payment_method,
                     amount: charge.amount,
-                    currency: &order.currency,
+                    currency: &order.header.currency,
                     purpose: Purpose::Primary,
                     idempotency_key: &charge.id,
                 })
@@ -745,8 +747,8 @@ impl Service {
         let charge = primary(&order)?;
         let status = order_status(charge.status);
         let res = CreateOrderResponse {
-            order_id: order.id.clone(),
-            order_secret: self.order_secret(&order.id),
+            order_id: order.header.id.clone(),
+            order_secret: self.order_secret(&order.header.id),
             status,
             next_action: next_action_of(charge),
             decline: decline_of(charge),
@@ -793,7 +795,7 @@ impl Service {
             }
         }
         if changed {
-            self.load(&order.id)
+            self.load(&order.header.id)
         } else {
             Ok(order)
         }
@@ -805,7 +807,7 @@ impl Service {
         let order = self.refresh(order, None)?;
         let p = primary(&order)?;
         Ok(OrderView {
-            order_id: order.id.clone(),
+            order_id: order.header.id.clone(),
             status: order_status(p.status),
             next_action: order.charges.iter().find_map(next_action_of),
             decline: decline_of(p),
@@ -858,11 +860,11 @@ impl Service {
             Err(guard) => guard,
         };
         let kind = req.offer;
-        let resolved = resolve(&order.offer, order.variant.as_deref())?;
+        let resolved = resolve(&order.header.offer, order.header.variant.as_deref())?;
         let Some(line) = addon_line(&resolved, kind.line_kind()) else {
             return Err(refusal_error(Refusal::NotAvailable));
         };
-        let rule = tax_rule(&order.country, "country")?;
+        let rule = tax_rule(&order.header.country, "country")?;
         let q = build_quote(&[line], resolved.tax_mode, &rule).map_err(quote_error)?;
         let Some(ql) = q.lines.first() else {
             return Err(ApiError::internal());
@@ -929,9 +931,9 @@ impl Service {
             let g = self
                 .gateway
                 .charge(&ChargeRequest {
-                    payment_method: &order.payment_method,
+                    payment_method: &order.header.payment_method,
                     amount: charge.amount,
-                    currency: &order.currency,
+                    currency: &order.header.currency,
                     purpose: Purpose::AddOn,
                     idempotency_key: &charge.id,
                 })
@@ -1086,7 +1088,7 @@ impl Service {
         else {
             return Err(conflict("line_not_refundable", "this line was not paid"));
         };
-        let amount = match order.tax_mode {
+        let amount = match order.header.tax_mode {
             TaxMode::Inclusive => line.amount,
             TaxMode::Exclusive => line
                 .amount

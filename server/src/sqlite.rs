@@ -355,25 +355,25 @@ impl Store for SqliteStore {
         o: &NewOrder,
         now: i64,
     ) -> StoreResult<Begin> {
-        let offer = serde_json::to_string(&o.offer).map_err(err)?;
+        let offer = serde_json::to_string(&o.header.offer).map_err(err)?;
         self.write(|tx| {
             if let Some(existing) = idem_get(tx, key)? {
                 return Ok(Begin::Existing(existing));
             }
-            idem_insert(tx, key, fingerprint, &o.id, now)?;
+            idem_insert(tx, key, fingerprint, &o.header.id, now)?;
             tx.execute(
                 "INSERT INTO orders (id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, payment_method, card_brand, card_last4, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
-                    o.id, o.offer_id, o.variant, offer, o.currency, o.tax_mode.as_str(), o.country, o.email, o.bump, o.exit_offer,
-                    o.payment_method, o.card_brand, o.card_last4, now
+                    o.header.id, o.header.offer_id, o.header.variant, offer, o.header.currency, o.header.tax_mode.as_str(), o.header.country, o.header.email, o.header.bump, o.header.exit_offer,
+                    o.header.payment_method, o.header.card_brand, o.header.card_last4, now
                 ],
             )?;
-            insert_charge(tx, &o.id, &o.charge, now)?;
+            insert_charge(tx, &o.header.id, &o.charge, now)?;
             for (i, line) in o.lines.iter().enumerate() {
-                insert_line(tx, &o.id, line, &o.charge.id, i as i64)?;
+                insert_line(tx, &o.header.id, line, &o.charge.id, i as i64)?;
             }
-            event(tx, &o.id, "order_created", Some(&o.charge.id), None, Some(o.charge.amount), now)?;
+            event(tx, &o.header.id, "order_created", Some(&o.charge.id), None, Some(o.charge.amount), now)?;
             Ok(Begin::Started)
         })
     }
@@ -476,19 +476,21 @@ impl Store for SqliteStore {
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(err)?;
         Ok(Some(OrderRecord {
-            id,
-            offer_id,
-            variant,
-            offer,
-            currency,
-            tax_mode,
-            country,
-            email,
-            bump,
-            exit_offer,
-            payment_method,
-            card_brand,
-            card_last4,
+            header: OrderHeader {
+                id,
+                offer_id,
+                variant,
+                offer,
+                currency,
+                tax_mode,
+                country,
+                email,
+                bump,
+                exit_offer,
+                payment_method,
+                card_brand,
+                card_last4,
+            },
             created_at,
             lines,
             charges,

@@ -94,9 +94,10 @@ pub struct NewCharge {
     pub amount: i64,
 }
 
-/// An order to insert, with its lines and primary charge.
+/// What was bought, by whom, with which saved card: written once when the order is created and
+/// never changed (later offer edits do not reprice it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewOrder {
+pub struct OrderHeader {
     /// Order id.
     pub id: String,
     /// Offer id.
@@ -123,6 +124,13 @@ pub struct NewOrder {
     pub card_brand: String,
     /// Card last 4.
     pub card_last4: String,
+}
+
+/// An order to insert, with its lines and primary charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    /// The order's header.
+    pub header: OrderHeader,
     /// Lines.
     pub lines: Vec<NewLine>,
     /// Primary charge.
@@ -204,32 +212,8 @@ pub struct EventRecord {
 /// An order with everything attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRecord {
-    /// Id.
-    pub id: String,
-    /// Offer id.
-    pub offer_id: String,
-    /// Variant.
-    pub variant: Option<String>,
-    /// Offer as priced.
-    pub offer: OfferConfig,
-    /// ISO 4217.
-    pub currency: String,
-    /// Tax mode.
-    pub tax_mode: TaxMode,
-    /// Country.
-    pub country: String,
-    /// E-mail.
-    pub email: String,
-    /// Bump taken.
-    pub bump: bool,
-    /// Exit offer taken.
-    pub exit_offer: bool,
-    /// Saved payment method.
-    pub payment_method: String,
-    /// Card brand.
-    pub card_brand: String,
-    /// Card last 4.
-    pub card_last4: String,
+    /// The order's header.
+    pub header: OrderHeader,
     /// Unix seconds.
     pub created_at: i64,
     /// Lines (all, including those of unpaid charges).
