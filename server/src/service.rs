@@ -724,26 +724,39 @@ impl Service {
         self.finish_primary(&key, &order_id)
     }
 
+    /// Sends `charge` to the gateway if it is still pending (with the charge id as the gateway's
+    /// own idempotency key, so a resumed request can't charge twice), records the answer, and
+    /// returns the order as it stands afterwards.
+    fn charge_if_pending(
+        &self,
+        order: OrderRecord,
+        charge: &ChargeRecord,
+        purpose: Purpose,
+    ) -> ApiResult<OrderRecord> {
+        if charge.status != ChargeStatus::Pending {
+            return Ok(order);
+        }
+        let answer = self
+            .gateway
+            .charge(&ChargeRequest {
+                payment_method: &order.header.payment_method,
+                amount: charge.amount,
+                currency: &order.header.currency,
+                purpose,
+                idempotency_key: &charge.id,
+            })
+            .map_err(gateway_error)?;
+        self.store
+            .update_charge(&charge_update(&charge.id, &answer), now_secs())
+            .map_err(storage)?;
+        self.load(&order.header.id)
+    }
+
     /// Charges the primary payment (if not done yet) and stores the response.
     fn finish_primary(&self, key: &IdemKey, order_id: &str) -> ApiResult<Reply> {
-        let mut order = self.load(order_id)?;
+        let order = self.load(order_id)?;
         let charge = primary(&order)?.clone();
-        if charge.status == ChargeStatus::Pending {
-            let g = self
-                .gateway
-                .charge(&ChargeRequest {
-                    payment_method: &order.header.payment_method,
-                    amount: charge.amount,
-                    currency: &order.header.currency,
-                    purpose: Purpose::Primary,
-                    idempotency_key: &charge.id,
-                })
-                .map_err(gateway_error)?;
-            self.store
-                .update_charge(&charge_update(&charge.id, &g), now_secs())
-                .map_err(storage)?;
-            order = self.load(order_id)?;
-        }
+        let order = self.charge_if_pending(order, &charge, Purpose::Primary)?;
         let charge = primary(&order)?;
         let status = order_status(charge.status);
         let res = CreateOrderResponse {
@@ -920,29 +933,14 @@ impl Service {
         charge_id: &str,
         kind: AddonKind,
     ) -> ApiResult<Reply> {
-        let mut order = self.load(order_id)?;
+        let order = self.load(order_id)?;
         let charge = order
             .charges
             .iter()
             .find(|c| c.id == charge_id)
             .ok_or_else(ApiError::internal)?
             .clone();
-        if charge.status == ChargeStatus::Pending {
-            let g = self
-                .gateway
-                .charge(&ChargeRequest {
-                    payment_method: &order.header.payment_method,
-                    amount: charge.amount,
-                    currency: &order.header.currency,
-                    purpose: Purpose::AddOn,
-                    idempotency_key: &charge.id,
-                })
-                .map_err(gateway_error)?;
-            self.store
-                .update_charge(&charge_update(&charge.id, &g), now_secs())
-                .map_err(storage)?;
-            order = self.load(order_id)?;
-        }
+        let order = self.charge_if_pending(order, &charge, Purpose::AddOn)?;
         let charge = order
             .charges
             .iter()
