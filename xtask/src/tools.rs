@@ -66,17 +66,15 @@ pub fn ensure_browser() -> Result<(), String> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    // These machines run as root; elsewhere go through sudo.
-    let root_user = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
+    // These machines run as root; elsewhere go through sudo (which keeps DEBIAN_FRONTEND via -E).
+    let as_root = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
     let apt = |args: &[&str]| {
-        let mut all = vec!["apt-get"];
-        all.extend_from_slice(args);
-        let (program, args) = if root_user {
-            ("apt-get", &all[1..])
+        let env = [("DEBIAN_FRONTEND", "noninteractive")];
+        if as_root {
+            run_with("apt-get", args, &env)
         } else {
-            ("sudo", &all[..])
-        };
-        run_with(program, args, &[("DEBIAN_FRONTEND", "noninteractive")])
+            run_with("sudo", &[&["-E", "apt-get"], args].concat(), &env)
+        }
     };
     apt(&["update"])?;
     apt(&["install", "-y", "chromium", "chromium-driver"])
