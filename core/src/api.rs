@@ -408,6 +408,9 @@ pub struct Receipt {
     pub created_at: i64,
 }
 
+/// How long after an order is created its `resume_pass` is accepted: the post-purchase window.
+pub const RESUME_WINDOW_SECS: i64 = 30 * 60;
+
 /// Response to `POST /v1/orders`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -416,6 +419,10 @@ pub struct CreateOrderResponse {
     pub order_id: String,
     /// Bearer secret for every follow-up call on this order. Keep in memory only.
     pub order_secret: String,
+    /// A bearer pass for the same calls that expires [`RESUME_WINDOW_SECS`] after the order was
+    /// created: the one credential a widget may keep in `sessionStorage`, so that a reload during
+    /// the upsell resumes the order. Delete it when the receipt is shown.
+    pub resume_pass: String,
     /// Outcome.
     pub status: OrderStatus,
     /// For `requires_action`.

@@ -6,6 +6,7 @@ pub mod api;
 pub mod checkout;
 pub mod copy_budget;
 pub mod exit_intent;
+pub mod funnel;
 pub mod money;
 pub mod offer;
 pub mod quote;

@@ -291,11 +291,44 @@ pub fn addon_line(offer: &ResolvedOffer, kind: LineKind) -> Option<CartLine> {
     })
 }
 
+/// The quote of an add-on charge: its one line priced for the buyer's tax rule. `total` is what
+/// the card is charged (the widget's "Add for …" and the server's charge), `None` if the offer has
+/// no such add-on.
+pub fn addon_quote(
+    offer: &ResolvedOffer,
+    kind: LineKind,
+    rule: &TaxRule,
+) -> Result<Option<Quote>, QuoteError> {
+    addon_line(offer, kind)
+        .map(|line| build_quote(&[line], offer.tax_mode, rule))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::offer::{demo_offer, demo_offer_jpy, demo_offer_kwd};
     use proptest::prelude::*;
+
+    #[test]
+    fn addon_quote_is_the_charge_with_tax_on_top_when_exclusive() {
+        let mut offer = demo_offer();
+        offer.variants.clear();
+        let de = TaxRule::for_country("DE").unwrap();
+        let inclusive = addon_quote(&offer.resolve(None).unwrap(), LineKind::Upsell, &de)
+            .unwrap()
+            .unwrap();
+        assert_eq!(inclusive.total, 2700);
+        assert_eq!(inclusive.lines.len(), 1);
+        offer.tax_mode = TaxMode::Exclusive;
+        let exclusive = addon_quote(&offer.resolve(None).unwrap(), LineKind::Downsell, &de)
+            .unwrap()
+            .unwrap();
+        assert_eq!(exclusive.total, 1200 + 228);
+        assert!(exclusive.check(TaxMode::Exclusive));
+        let jpy = demo_offer_jpy().resolve(None).unwrap();
+        assert_eq!(addon_quote(&jpy, LineKind::Downsell, &de), Ok(None));
+    }
 
     #[test]
     fn demo_quote_nl() {

@@ -25,7 +25,7 @@ use axum::http::StatusCode;
 use momentum_core::api::*;
 use momentum_core::money::Currency;
 use momentum_core::offer::{OfferConfig, ResolveError, ResolvedOffer};
-use momentum_core::quote::{addon_line, build_quote, quote_pair, QuoteError, TaxLine};
+use momentum_core::quote::{addon_quote, quote_pair, QuoteError, TaxLine};
 use momentum_core::tax::{TaxMode, TaxRule};
 use serde::Serialize;
 
@@ -512,7 +512,7 @@ impl Service {
         }
     }
 
-    /// The order, if `bearer` is its order secret or the admin key.
+    /// The order, if `bearer` is its order secret, its unexpired resume pass or the admin key.
     fn authorized_order(&self, order_id: &str, bearer: Option<&str>) -> ApiResult<OrderRecord> {
         let Some(bearer) = bearer else {
             return Err(ApiError::new(
@@ -528,6 +528,7 @@ impl Service {
             .ok_or_else(ApiError::order_not_found)?;
         if self.is_admin(bearer)
             || constant_time_eq(bearer.as_bytes(), self.order_secret(order_id).as_bytes())
+            || is_resume_pass(&self.secret, order_id, bearer, now_secs())
         {
             Ok(order)
         } else {
@@ -762,6 +763,11 @@ impl Service {
         let res = CreateOrderResponse {
             order_id: order.header.id.clone(),
             order_secret: self.order_secret(&order.header.id),
+            resume_pass: resume_pass(
+                &self.secret,
+                &order.header.id,
+                order.created_at + RESUME_WINDOW_SECS,
+            ),
             status,
             next_action: next_action_of(charge),
             decline: decline_of(charge),
@@ -874,11 +880,10 @@ impl Service {
         };
         let kind = req.offer;
         let resolved = resolve(&order.header.offer, order.header.variant.as_deref())?;
-        let Some(line) = addon_line(&resolved, kind.line_kind()) else {
+        let rule = tax_rule(&order.header.country, "country")?;
+        let Some(q) = addon_quote(&resolved, kind.line_kind(), &rule).map_err(quote_error)? else {
             return Err(refusal_error(Refusal::NotAvailable));
         };
-        let rule = tax_rule(&order.header.country, "country")?;
-        let q = build_quote(&[line], resolved.tax_mode, &rule).map_err(quote_error)?;
         let Some(ql) = q.lines.first() else {
             return Err(ApiError::internal());
         };
@@ -1139,5 +1144,49 @@ impl Service {
     pub fn purge(&self) -> Result<usize, StoreError> {
         self.store
             .purge_idempotency(now_secs() - IDEMPOTENCY_RETENTION_SECS)
+    }
+}
+
+/// An order's resume pass: `rsm_<expiry>_<HMAC(installation secret, "resume" order expiry)>`,
+/// valid until `expires` (unix seconds). Like the order secret, nothing to store.
+fn resume_pass(secret: &[u8], order_id: &str, expires: i64) -> String {
+    let message = format!("resume\0{order_id}\0{expires}");
+    format!(
+        "rsm_{expires}_{}",
+        hex(&hmac_sha256(secret, message.as_bytes()))
+    )
+}
+
+/// Whether `bearer` is a resume pass of `order_id` that has not expired at `now`.
+fn is_resume_pass(secret: &[u8], order_id: &str, bearer: &str, now: i64) -> bool {
+    let Some(expires) = bearer
+        .strip_prefix("rsm_")
+        .and_then(|rest| rest.split_once('_'))
+        .and_then(|(expires, _)| expires.parse::<i64>().ok())
+    else {
+        return false;
+    };
+    now < expires
+        && constant_time_eq(
+            bearer.as_bytes(),
+            resume_pass(secret, order_id, expires).as_bytes(),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resume_pass_opens_its_order_until_it_expires() {
+        let pass = resume_pass(b"installation", "ord_a", 1_000);
+        assert!(is_resume_pass(b"installation", "ord_a", &pass, 999));
+        assert!(!is_resume_pass(b"installation", "ord_a", &pass, 1_000));
+        assert!(!is_resume_pass(b"installation", "ord_b", &pass, 999));
+        assert!(!is_resume_pass(b"another", "ord_a", &pass, 999));
+        // Moving the expiry breaks the MAC.
+        let stretched = pass.replacen("rsm_1000_", "rsm_9000_", 1);
+        assert!(!is_resume_pass(b"installation", "ord_a", &stretched, 999));
+        assert!(!is_resume_pass(b"installation", "ord_a", "osec_x", 0));
     }
 }

@@ -581,6 +581,40 @@ async fn orders_are_only_reachable_with_their_secret() {
         )
         .await;
     assert_eq!((st, code(&e)), (StatusCode::NOT_FOUND, "order_not_found"));
+    // The resume pass (what a reloaded widget holds) opens its own order only.
+    let my_pass = mine["resume_pass"].as_str().unwrap();
+    assert!(my_pass.starts_with("rsm_"));
+    let (st, e, _) = s
+        .authed(
+            Method::GET,
+            &format!("/v1/orders/{id}"),
+            my_pass,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
+    let mine_id = mine["order_id"].as_str().unwrap();
+    let (st, v, _) = s
+        .authed(
+            Method::GET,
+            &format!("/v1/orders/{mine_id}"),
+            my_pass,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("paid")));
+    let (st, e, _) = s
+        .authed(
+            Method::GET,
+            &format!("/v1/orders/{mine_id}"),
+            &my_pass.replacen("rsm_", "rsm_9", 1),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
     let (st, v, _) = s
         .authed(Method::GET, &format!("/v1/orders/{id}"), ADMIN, None, None)
         .await;
