@@ -4,11 +4,13 @@
 //! Traces come from a seeded SplitMix64, so the figures are reproducible. Each session is labelled
 //! by what the simulated shopper does:
 //! - leaving: desktop — heads for the tabs/back button fast (most), slowly, with the keyboard, or
-//!   bounces within seconds; phone — flings back to the top, switches away and returns, switches
-//!   away for good, goes idle after starting the checkout, or bounces after a glance;
+//!   bounces within seconds; phone — flings back to the top, switches away (sometimes mid-form)
+//!   and returns, switches away for good, goes idle after starting the checkout, or bounces after
+//!   a glance;
 //! - staying: reads, moves about (with flicks out of the top and back, glances at the browser
-//!   chrome, exits to a second screen), switches tabs briefly, pays (3-D Secure app switches on
-//!   phones), and sometimes leaves after buying.
+//!   chrome, exits to a second screen), switches tabs briefly, leaves the form for a moment to copy
+//!   something into it (phones), pays (3-D Secure app switches on phones), and sometimes leaves
+//!   after buying.
 //!
 //! A leaving session is a true positive when the offer shows between the start of the exit
 //! behaviour and the page going away; a show before it is counted as "early" (a false positive
@@ -255,6 +257,18 @@ impl<'r> Gen<'r> {
             self.emit(Signal::Purchased);
         }
     }
+    /// Leaves mid-form (to copy an address, fetch a code from the mail app) and comes back. Mostly
+    /// the field still has focus as the page hides, which the web layer reports as an interaction.
+    fn form_trip(&mut self) {
+        if self.rng.chance(0.7) {
+            self.emit(Signal::CheckoutInteraction);
+        } else {
+            let pause = self.rng.ms(500, 15_000); // put the keyboard away first
+            self.wait(pause);
+        }
+        let away = self.rng.log_ms(2_000, 180_000);
+        self.away(away);
+    }
     fn away(&mut self, ms: u64) {
         self.emit(Signal::PageHidden);
         self.wait(ms);
@@ -433,6 +447,11 @@ fn phone_trace(rng: &Rng, leaving: bool) -> Trace {
         if g.rng.chance(0.6) {
             let fill = g.rng.ms(15_000, 120_000);
             g.typing(fill);
+            if g.rng.chance(0.3) {
+                g.form_trip();
+                let rest = g.rng.ms(3_000, 30_000);
+                g.typing(rest);
+            }
             let app = g.rng.chance(0.5);
             g.pay(app, true);
             let after = g.rng.ms(2_000, 30_000);
@@ -481,9 +500,17 @@ fn phone_trace(rng: &Rng, leaving: bool) -> Trace {
         g.wait(g.rng.ms(300, 3_000));
         g.emit(Signal::PageHidden);
     } else if r < 0.55 {
-        // Switches away (compares prices, answers a message) and comes back, then leaves.
+        // Switches away (compares prices, answers a message) and comes back, then leaves. Some had
+        // started filling in the form: their switch looks like a form trip.
         let read = g.rng.log_ms(6_000, 120_000);
         g.read(read, false);
+        if g.rng.chance(0.3) {
+            let fill = g.rng.ms(3_000, 30_000);
+            g.typing(fill);
+            if g.rng.chance(0.7) {
+                g.emit(Signal::CheckoutInteraction);
+            }
+        }
         exit_at = g.t;
         let away = if g.rng.chance(0.15) {
             g.rng.ms(1_000, 4_500)

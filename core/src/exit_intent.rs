@@ -15,7 +15,8 @@
 //! - **Touch** ([`Trigger::FastScrollUp`], [`Trigger::ReturnedAfterHidden`],
 //!   [`Trigger::IdleAfterEngagement`]): phones have no pointer to watch, so the signs are a fast
 //!   flick back up after reading down the page (heading for the address bar), coming back after
-//!   switching tab or app for a while, and going idle after having started the checkout.
+//!   switching tab or app for a while (unless the switch was made mid-form, see [`FORM_TRIP_MS`]),
+//!   and going idle after having started the checkout.
 //!
 //! Never while a payment or 3-D Secure is in flight (the banking app switch is part of paying),
 //! never after the purchase, never while the page is hidden, at most once per session, and not
@@ -64,6 +65,13 @@ pub const SHORT_PAGE_PCT: u32 = 150;
 pub const HIDDEN_MIN_MS: u64 = 5_000;
 /// Touch: no shopper activity for this long (ms) after they engaged with the checkout is idle.
 pub const IDLE_MS: u64 = 30_000;
+/// Touch: a page hidden within this long (ms) after the shopper last typed in or focused the
+/// checkout was left mid-form: to copy an address, fetch a code from the mail app, look up a card.
+/// Coming back from such a trip is the shopper resuming, not a sign of leaving, so it does not
+/// trigger (idle after the return still can). The web layer also reports a checkout field that
+/// still has focus when the page is hidden as an interaction at that moment, so `0` keeps just
+/// that case.
+pub const FORM_TRIP_MS: u64 = 10_000;
 /// Days after a "No thanks" during which no exit offer is shown again.
 pub const COOLDOWN_DAYS: u32 = 30;
 
@@ -104,6 +112,8 @@ pub struct Thresholds {
     pub hidden_min_ms: u64,
     /// See [`IDLE_MS`].
     pub idle_ms: u64,
+    /// See [`FORM_TRIP_MS`].
+    pub form_trip_ms: u64,
     /// See [`COOLDOWN_DAYS`].
     pub cooldown_days: u32,
 }
@@ -125,6 +135,7 @@ impl Default for Thresholds {
             short_page_pct: SHORT_PAGE_PCT,
             hidden_min_ms: HIDDEN_MIN_MS,
             idle_ms: IDLE_MS,
+            form_trip_ms: FORM_TRIP_MS,
             cooldown_days: COOLDOWN_DAYS,
         }
     }
@@ -142,6 +153,7 @@ impl Thresholds {
             ("entry_window_ms", self.entry_window_ms),
             ("scroll_run_gap_ms", self.scroll_run_gap_ms),
             ("hidden_min_ms", self.hidden_min_ms),
+            ("form_trip_ms", self.form_trip_ms),
         ];
         for (field, v) in ms {
             if v > HOUR_MS {
@@ -230,7 +242,8 @@ pub enum Signal {
     PageHidden,
     /// `visibilitychange` to visible.
     PageVisible,
-    /// The shopper focused or typed in the checkout.
+    /// The shopper focused or typed in the checkout. Send it also just before [`Signal::PageHidden`]
+    /// when a checkout field still has focus (see [`FORM_TRIP_MS`]).
     CheckoutInteraction,
     /// A payment (or its 3-D Secure step) started.
     PaymentStarted,
@@ -346,6 +359,8 @@ pub struct ExitIntent {
     visible_since: Option<u64>,
     hidden_since: Option<u64>,
     hidden_during_payment: bool,
+    /// The page was hidden mid-form (see [`FORM_TRIP_MS`]).
+    hidden_while_filling: bool,
     /// Visible time on page when the page was last hidden.
     visible_ms_at_hide: u64,
     // Desktop.
@@ -359,6 +374,8 @@ pub struct ExitIntent {
     max_scroll_y: f64,
     engaged: bool,
     last_activity: u64,
+    /// When the shopper last focused or typed in the checkout.
+    last_interaction: Option<u64>,
 }
 
 impl ExitIntent {
@@ -386,6 +403,7 @@ impl ExitIntent {
             visible_since: Some(0),
             hidden_since: None,
             hidden_during_payment: false,
+            hidden_while_filling: false,
             visible_ms_at_hide: 0,
             pointer_seen: false,
             entered_from_top: false,
@@ -396,6 +414,7 @@ impl ExitIntent {
             max_scroll_y: 0.0,
             engaged: false,
             last_activity: 0,
+            last_interaction: None,
         }
     }
 
@@ -464,6 +483,7 @@ impl ExitIntent {
             Signal::CheckoutInteraction => {
                 self.engaged = true;
                 self.last_activity = now;
+                self.last_interaction = Some(now);
                 Decision::Nothing
             }
             Signal::PointerMove {
@@ -559,6 +579,9 @@ impl ExitIntent {
         self.visible_since = None;
         self.hidden_since = Some(now);
         self.hidden_during_payment = self.payment_in_flight;
+        self.hidden_while_filling = self
+            .last_interaction
+            .is_some_and(|at| now.saturating_sub(at) <= self.t.form_trip_ms);
     }
 
     fn show_page(&mut self, now: u64) -> Decision {
@@ -571,6 +594,7 @@ impl ExitIntent {
         self.last_scroll = None;
         self.run = None;
         let during_payment = std::mem::take(&mut self.hidden_during_payment);
+        let form_trip = std::mem::take(&mut self.hidden_while_filling);
         if self.blocked() {
             return Decision::Nothing;
         }
@@ -587,6 +611,7 @@ impl ExitIntent {
         let away = now.saturating_sub(since);
         if self.device == Device::Touch
             && !during_payment
+            && !form_trip
             && away >= self.t.hidden_min_ms
             && self.visible_ms_at_hide >= self.t.min_time_on_page_ms
         {

@@ -420,6 +420,74 @@ fn a_tab_switch_during_payment_does_not_fire() {
 }
 
 #[test]
+fn a_trip_away_mid_form_does_not_fire_on_return() {
+    // Typed the email, switched to the mail app to copy something, came back a minute later.
+    let mut d = phone();
+    read_down(&mut d, 1_000, 1_000.0);
+    d.observe(15_000, Signal::CheckoutInteraction);
+    d.observe(15_000 + FORM_TRIP_MS, Signal::PageHidden);
+    assert_eq!(d.observe(80_000, Signal::PageVisible), Decision::Nothing);
+    // Still open: hesitating after the return is idle after engagement.
+    assert_eq!(d.next_deadline(), Some(80_000 + IDLE_MS));
+    assert_eq!(
+        d.tick(80_000 + IDLE_MS),
+        Decision::Show(Trigger::IdleAfterEngagement)
+    );
+}
+
+#[test]
+fn a_field_focused_when_hidden_is_a_form_trip_even_with_a_zero_window() {
+    let t = Thresholds {
+        form_trip_ms: 0,
+        ..Thresholds::default()
+    };
+    let mut d = ExitIntent::new(Device::Touch, t, Memory::default(), NOW_EPOCH);
+    read_down(&mut d, 1_000, 1_000.0);
+    d.observe(10_000, Signal::CheckoutInteraction);
+    // The web layer saw a focused checkout field at `visibilitychange`: interaction, then hidden.
+    d.observe(20_000, Signal::CheckoutInteraction);
+    d.observe(20_000, Signal::PageHidden);
+    assert_eq!(d.observe(40_000, Signal::PageVisible), Decision::Nothing);
+    // Without the focused field, a typing pause of any length is not a form trip.
+    let mut d = ExitIntent::new(Device::Touch, t, Memory::default(), NOW_EPOCH);
+    read_down(&mut d, 1_000, 1_000.0);
+    d.observe(19_999, Signal::CheckoutInteraction);
+    d.observe(20_000, Signal::PageHidden);
+    assert_eq!(
+        d.observe(40_000, Signal::PageVisible),
+        Decision::Show(Trigger::ReturnedAfterHidden)
+    );
+}
+
+#[test]
+fn a_switch_long_after_the_last_keystroke_still_fires() {
+    let mut d = phone();
+    read_down(&mut d, 1_000, 1_000.0);
+    d.observe(15_000, Signal::CheckoutInteraction);
+    read_down(&mut d, 16_000, 1_000.0);
+    d.observe(15_001 + FORM_TRIP_MS, Signal::PageHidden);
+    assert_eq!(
+        d.observe(40_000, Signal::PageVisible),
+        Decision::Show(Trigger::ReturnedAfterHidden)
+    );
+}
+
+#[test]
+fn only_the_switch_it_was_made_in_is_a_form_trip() {
+    let mut d = phone();
+    read_down(&mut d, 1_000, 1_000.0);
+    d.observe(15_000, Signal::CheckoutInteraction);
+    d.observe(16_000, Signal::PageHidden);
+    assert_eq!(d.observe(30_000, Signal::PageVisible), Decision::Nothing);
+    // Later, no typing for a while, then away again: that return counts.
+    d.observe(50_000, Signal::PageHidden);
+    assert_eq!(
+        d.observe(70_000, Signal::PageVisible),
+        Decision::Show(Trigger::ReturnedAfterHidden)
+    );
+}
+
+#[test]
 fn payment_in_flight_blocks_every_trigger_and_cancels_a_pending_exit() {
     let mut d = desktop();
     browse(&mut d, 500, 8_000);
@@ -578,6 +646,7 @@ fn default_thresholds_are_valid_and_bad_ones_are_named() {
         min_exit_speed_px_per_s: 0,
         short_page_pct: 50,
         idle_ms: 10,
+        form_trip_ms: 7_200_000,
         cooldown_days: 10_000,
         ..Thresholds::default()
     };
@@ -585,6 +654,7 @@ fn default_thresholds_are_valid_and_bad_ones_are_named() {
     assert_eq!(
         fields,
         [
+            "form_trip_ms",
             "idle_ms",
             "min_exit_speed_px_per_s",
             "short_page_pct",
