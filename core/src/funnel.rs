@@ -121,7 +121,9 @@ mod tests {
         let downsell = card(&offer, None, AddonKind::Downsell, "DE").unwrap();
         assert_eq!(downsell.amount, 1200 + 228, "19 % VAT added on top");
         assert_eq!(
-            card(&offer, None, AddonKind::Downsell, "US").unwrap().amount,
+            card(&offer, None, AddonKind::Downsell, "US")
+                .unwrap()
+                .amount,
             1200
         );
         offer.downsell = None;
