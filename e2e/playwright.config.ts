@@ -1,16 +1,9 @@
 import { defineConfig, devices } from '@playwright/test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchOptions } from './support/browser';
 import { API_ORIGIN, HOST_ORIGIN } from './support/origins';
 
-// Debian's chromium; Playwright's own browser download cannot work on these machines.
-const launchOptions = {
-  executablePath: process.env.MOMENTUM_CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic',
-  ],
-};
 const db = join(tmpdir(), `momentum-e2e-${process.pid}-${Date.now()}.sqlite`);
 
 export default defineConfig({

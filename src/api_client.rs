@@ -4,12 +4,13 @@
 use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, RequestInit, Response};
+use web_sys::{AbortSignal, Headers, RequestInit, Response};
 
 use crate::js;
 
-/// How long a read may take before the widget gives up and says so.
-const READ_TIMEOUT_MS: u32 = 10_000;
+/// How long a call may take before the widget stops waiting. A payment call that times out is not
+/// "failed": its outcome is unknown and gets reconciled with the same Idempotency-Key.
+const TIMEOUT_MS: u32 = 15_000;
 
 /// Why a call did not produce the JSON the widget expected.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +27,31 @@ pub enum ApiError {
     Malformed,
 }
 
+/// Serializes a JS object built with [`js::object`] for [`Call::body`].
+pub fn json(value: &js_sys::Object) -> String {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
+}
+
 impl ApiError {
+    /// Whether the outcome of a payment call is unknown (no answer, a server fault, or a charge
+    /// still running: the first request with this key, or the add-on's charge), as opposed to a
+    /// definite refusal such as `409 offer_closed`.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ApiError::Network | ApiError::Malformed => true,
+            ApiError::Status { status, code, .. } => {
+                *status >= 500
+                    || matches!(
+                        code.as_str(),
+                        "idempotency_key_in_use" | "addon_in_progress"
+                    )
+            }
+        }
+    }
+
     pub fn code(&self) -> &str {
         match self {
             ApiError::Network => "network",
@@ -46,11 +71,46 @@ impl ApiError {
     }
 }
 
+/// One call to the creator's backend.
+pub struct Call<'a> {
+    pub url: &'a str,
+    /// A JSON body (already serialized, so retries send it byte for byte); `None` makes a GET.
+    pub body: Option<&'a str>,
+    /// The attempt's `Idempotency-Key`.
+    pub key: Option<&'a str>,
+    /// The order's secret, for calls about one order.
+    pub bearer: Option<&'a str>,
+}
+
 /// `GET url` → parsed JSON body.
 pub async fn get_json(url: &str) -> Result<JsValue, ApiError> {
+    send(Call {
+        url,
+        body: None,
+        key: None,
+        bearer: None,
+    })
+    .await
+}
+
+/// Sends `call` → the parsed JSON body of a 2xx answer.
+pub async fn send(call: Call<'_>) -> Result<JsValue, ApiError> {
     let init = RequestInit::new();
-    init.set_method("GET");
-    init.set_signal(Some(&AbortSignal::timeout_with_u32(READ_TIMEOUT_MS)));
+    let headers = Headers::new().map_err(|_| ApiError::Network)?;
+    if let Some(body) = call.body {
+        init.set_method("POST");
+        init.set_body(&body.into());
+        let _ = headers.set("content-type", "application/json");
+    }
+    if let Some(key) = call.key {
+        let _ = headers.set("idempotency-key", key);
+    }
+    if let Some(secret) = call.bearer {
+        let _ = headers.set("authorization", &["Bearer ", secret].concat());
+    }
+    init.set_headers(&headers);
+    init.set_signal(Some(&AbortSignal::timeout_with_u32(TIMEOUT_MS)));
+    let url = call.url;
     let window = web_sys::window().ok_or(ApiError::Network)?;
     let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await

@@ -2,7 +2,9 @@
 //! `momentum:*` events it dispatches there (bubbling, composed, never carrying a payment token).
 
 use crate::js;
-use js_sys::Object;
+use js_sys::{Array, Function, Object, Promise};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
 
 /// The `<momentum-checkout>` element a widget belongs to.
@@ -14,6 +16,33 @@ pub struct Host {
 impl Host {
     pub fn new(element: HtmlElement) -> Self {
         Self { element }
+    }
+
+    /// The `<momentum-checkout>` element.
+    pub fn element(&self) -> &HtmlElement {
+        &self.element
+    }
+
+    /// Tells this widget apart from the others on the page, the same way after a reload: the
+    /// element's `id` when the creator gave it one, else its place among the page's widgets. Saved
+    /// progress is keyed by it, so two widgets for one offer never resume each other's order.
+    pub fn instance(&self) -> String {
+        let id = self.element.id();
+        if !id.is_empty() {
+            return ["#", &id].concat();
+        }
+        let widgets = self
+            .element
+            .owner_document()
+            .map(|d| d.get_elements_by_tag_name("momentum-checkout"));
+        let place = widgets.and_then(|widgets| {
+            (0..widgets.length()).find(|&i| {
+                widgets
+                    .item(i)
+                    .is_some_and(|w| JsValue::from(w) == JsValue::from(&self.element))
+            })
+        });
+        place.unwrap_or(0).to_string()
     }
 
     /// An attribute of the element (the loader copied the script tag's `data-*` onto it).
@@ -41,5 +70,99 @@ impl Host {
             js::set(&detail, "field", field.into());
         }
         self.emit("error", &detail);
+    }
+}
+
+/// The page's payment provider adapter (`Momentum('payment', …)`), waiting up to `wait_ms` for the
+/// page to register one.
+pub async fn payment_adapter(wait_ms: u32) -> Option<JsValue> {
+    let registry = js::get(&web_sys::window()?.into(), "__momentum");
+    let registered: Promise = js::get(&registry, "payment").dyn_into().ok()?;
+    let first = Promise::race(&Array::of2(&registered, &js::sleep(wait_ms)));
+    let adapter = JsFuture::from(first).await.ok()?;
+    (!adapter.is_undefined()).then_some(adapter)
+}
+
+/// Calls `adapter.method(argument)` and awaits it when it returns a promise. A throw or a rejection
+/// becomes `Err` with the adapter's message.
+pub async fn call_adapter(
+    adapter: &JsValue,
+    method: &str,
+    argument: &JsValue,
+) -> Result<JsValue, String> {
+    let message = |error: JsValue| {
+        js::get_string(&error, "message")
+            .or_else(|| error.as_string())
+            .unwrap_or_else(|| "The payment provider failed.".into())
+    };
+    let function: Function = js::get(adapter, method)
+        .dyn_into()
+        .map_err(|_| ["The payment provider has no ", method, "()."].concat())?;
+    let result = function.call1(adapter, argument).map_err(message)?;
+    match result.dyn_into::<Promise>() {
+        Ok(promise) => JsFuture::from(promise).await.map_err(message),
+        Err(value) => Ok(value),
+    }
+}
+
+/// The region of a BCP 47 tag (`de-AT` → `AT`), for a sensible default buyer country.
+pub fn locale_region(locale: Option<&str>) -> Option<String> {
+    let tag = match locale {
+        Some(tag) => tag.to_owned(),
+        None => web_sys::window()?.navigator().language()?,
+    };
+    tag.split('-')
+        .skip(1)
+        .find(|part| part.len() == 2 && part.bytes().all(|b| b.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase)
+}
+
+/// A random number kept in this browser (localStorage, nothing personal) so a shopper sees the
+/// same A/B variant on every visit; a fresh one per page load where storage is unavailable.
+pub fn ab_bucket() -> u64 {
+    const KEY: &str = "momentum:ab-bucket";
+    stored(Storage::Browser, KEY)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            let bucket = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+            store(Storage::Browser, KEY, &bucket.to_string());
+            bucket
+        })
+}
+
+/// Where the host page's Web Storage keeps a value.
+#[derive(Clone, Copy)]
+pub enum Storage {
+    /// This tab, until it closes (`sessionStorage`).
+    Tab,
+    /// This browser (`localStorage`).
+    Browser,
+}
+
+/// The storage, or `None` where the browser refuses it (private modes, sandboxed iframes can
+/// throw): then the widget simply remembers nothing.
+fn storage(kind: Storage) -> Option<web_sys::Storage> {
+    let window = web_sys::window()?;
+    match kind {
+        Storage::Tab => window.session_storage(),
+        Storage::Browser => window.local_storage(),
+    }
+    .ok()
+    .flatten()
+}
+
+pub fn stored(kind: Storage, key: &str) -> Option<String> {
+    storage(kind)?.get_item(key).ok().flatten()
+}
+
+pub fn store(kind: Storage, key: &str, value: &str) {
+    if let Some(storage) = storage(kind) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+pub fn unstore(kind: Storage, key: &str) {
+    if let Some(storage) = storage(kind) {
+        let _ = storage.remove_item(key);
     }
 }

@@ -32,3 +32,37 @@ pub fn get_integer(value: &JsValue, key: &str) -> Option<i64> {
     let safe = number.fract() == 0.0 && number.abs() <= 9_007_199_254_740_991.0;
     safe.then_some(number as i64)
 }
+
+/// A promise that resolves after `ms` (setTimeout with the resolver itself: no closure to keep).
+pub fn sleep(ms: u32) -> js_sys::Promise {
+    js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    })
+}
+
+/// Waits `ms`.
+pub async fn wait(ms: u32) {
+    let _ = wasm_bindgen_futures::JsFuture::from(sleep(ms)).await;
+}
+
+/// 128 random bits as 32 hex digits: an Idempotency-Key, unguessable and unique per attempt.
+pub fn random_key() -> String {
+    // Math.random only where Web Crypto is missing; crypto overwrites it everywhere else.
+    let mut bytes = [0u8; 16].map(|_| (js_sys::Math::random() * 256.0) as u8);
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| {
+            [
+                HEX[usize::from(b >> 4)] as char,
+                HEX[usize::from(b & 15)] as char,
+            ]
+        })
+        .collect()
+}

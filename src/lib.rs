@@ -5,10 +5,12 @@
 #![cfg(target_arch = "wasm32")]
 
 mod api_client;
+mod decode;
+mod exit_watch;
 mod host;
+mod intl;
 mod js;
-mod money;
-mod offer;
+mod session;
 mod ui;
 
 use host::Host;

@@ -6,7 +6,7 @@ import init, { mount } from 'momentum-glue';
 import css from 'momentum-style';
 
 const TAG = 'momentum-checkout';
-const SETTINGS = ['offer', 'api', 'fallback', 'locale'];
+const SETTINGS = ['offer', 'api', 'fallback', 'locale', 'config'];
 const w = window;
 const doc = document;
 const here = stripQuery(import.meta.url);
@@ -118,7 +118,17 @@ function start() {
     on(name, handler) {
       doc.addEventListener('momentum:' + name, (event) => handler(event.detail, event));
     },
+    // The page's payment provider: { mount(container), tokenize(details) → Promise<token> }.
+    // Its fields live in the provider's own elements; the widget only ever receives the token.
+    payment(adapter) {
+      if (!adapter || typeof adapter.mount !== 'function' || typeof adapter.tokenize !== 'function') {
+        throw new Error('payment: expected an object with mount(container) and tokenize(details)');
+      }
+      setPayment(adapter);
+    },
   };
+  let setPayment;
+  registry.payment = new Promise((resolve) => (setPayment = resolve));
 
   // Calls made before load were queued by the stub; replay them in order, then run new ones directly.
   function api(command, ...args) {

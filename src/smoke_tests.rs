@@ -6,8 +6,8 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
 
+use crate::intl::format;
 use crate::js;
-use crate::money::format;
 use momentum_core::money::{Currency, Money};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -88,5 +88,33 @@ fn money_is_formatted_by_intl_from_integer_minor_units() {
     assert_eq!(
         format(money(123_456_789_012_345_678, "EUR"), Some("en-GB")),
         "€1,234,567,890,123,456.78"
+    );
+}
+
+#[wasm_bindgen_test]
+fn exit_offer_detector_thresholds_are_read_strictly() {
+    let offer = |detector: &str| {
+        let text = [
+            r#"{"id": "c", "currency": "EUR", "tax_mode": "inclusive",
+                "product": {"label": "Course", "description": "Lessons.", "price": 4900},
+                "exit_offer": {"headline": "Wait", "body": "10% off.", "discount_percent": 10,
+                               "detector": "#,
+            detector,
+            r#"},
+                "refund_terms": "14 days.", "fallback_url": "https://pay.example/c"}"#,
+        ]
+        .concat();
+        crate::decode::offer(js_sys::JSON::parse(&text).unwrap())
+    };
+    let read = offer(r#"{"min_time_on_page_ms": 0, "form_trip_ms": 2500}"#).unwrap();
+    let t = read.exit_offer.unwrap().detector.unwrap();
+    assert_eq!((t.min_time_on_page_ms, t.form_trip_ms), (0, 2_500));
+    assert_eq!(t.idle_ms, momentum_core::exit_intent::IDLE_MS);
+    let field = |d: &str| offer(d).unwrap_err().field;
+    assert_eq!(field(r#"{"idle": 1}"#), "exit_offer.detector.idle");
+    assert_eq!(field(r#"{"idle_ms": 10}"#), "exit_offer.detector.idle_ms");
+    assert_eq!(
+        field(r#"{"top_edge_px": -1}"#),
+        "exit_offer.detector.top_edge_px"
     );
 }

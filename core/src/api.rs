@@ -158,6 +158,30 @@ pub struct CardSummary {
     pub last4: String,
 }
 
+/// A card brand as shoppers know it from their card (`visa` → "Visa"); a brand this list does not
+/// know is shown as the provider sent it, and no brand at all as "Card".
+pub fn card_brand_name(brand: &str) -> &str {
+    match brand.to_ascii_lowercase().as_str() {
+        "visa" => "Visa",
+        "mastercard" => "Mastercard",
+        "amex" | "american_express" | "american express" => "Amex",
+        "discover" => "Discover",
+        "diners" | "diners_club" => "Diners Club",
+        "jcb" => "JCB",
+        "unionpay" => "UnionPay",
+        "cartes_bancaires" => "Cartes Bancaires",
+        "eftpos_au" => "eftpos",
+        "interac" => "Interac",
+        "" | "unknown" => "Card",
+        _ => brand,
+    }
+}
+
+/// The card as a receipt shows it: "Visa •••• 4242".
+pub fn card_label(brand: &str, last4: &str) -> String {
+    [card_brand_name(brand.trim()), " •••• ", last4].concat()
+}
+
 /// Which charge of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -769,6 +793,17 @@ pub fn is_valid_idempotency_key(key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn card_brands_read_as_shoppers_know_them() {
+        use super::card_label;
+        assert_eq!(card_label("visa", "4242"), "Visa •••• 4242");
+        assert_eq!(card_label("mastercard", "4444"), "Mastercard •••• 4444");
+        assert_eq!(card_label("AMEX", "0005"), "Amex •••• 0005");
+        assert_eq!(card_label("unknown", "1117"), "Card •••• 1117");
+        assert_eq!(card_label("", "1117"), "Card •••• 1117");
+        assert_eq!(card_label("elo", "1234"), "elo •••• 1234");
+    }
+
     use super::*;
 
     #[test]

@@ -9,13 +9,15 @@ use core::fmt;
 
 /// Attributes the widget understands; anything else named `data-*`/plain on the element is ignored
 /// (host pages put their own attributes on elements), but these are validated.
-pub const ATTRIBUTES: [&str; 4] = ["offer", "api", "fallback", "locale"];
+pub const ATTRIBUTES: [&str; 5] = ["offer", "api", "fallback", "locale", "config"];
 
 /// Validated embed settings for one widget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbedConfig {
-    /// Offer id, as the creator's backend knows it.
-    pub offer: String,
+    /// Offer id, as the creator's backend knows it; may be left out when `inline` config is given.
+    pub offer: Option<String>,
+    /// CSS selector of a `<script type="application/json">` holding the offer config inline.
+    pub inline: Option<String>,
     /// Base URL of the creator's backend (absolute, or relative to the host page).
     pub api: String,
     /// Where to send shoppers when the widget cannot run (no WebAssembly, broken config).
@@ -43,11 +45,18 @@ impl EmbedConfig {
     /// Reads and validates the settings through `attr`, which returns an attribute's value.
     pub fn parse(attr: impl Fn(&str) -> Option<String>) -> Result<Self, EmbedError> {
         let get = |field: &str| attr(field).map(|v| v.trim().to_owned());
-        let offer = get("offer").filter(|v| !v.is_empty()).ok_or(EmbedError {
-            field: "offer",
-            problem: "missing; set it to your offer id, e.g. data-offer=\"my-course\"",
-        })?;
-        if offer.len() > 64 || !offer.bytes().all(is_id_byte) {
+        let inline = get("config").filter(|v| !v.is_empty());
+        let offer = get("offer").filter(|v| !v.is_empty());
+        if offer.is_none() && inline.is_none() {
+            return Err(EmbedError {
+                field: "offer",
+                problem: "missing; set it to your offer id, e.g. data-offer=\"my-course\"",
+            });
+        }
+        if offer
+            .as_ref()
+            .is_some_and(|o| o.len() > 64 || !o.bytes().all(is_id_byte))
+        {
             return Err(EmbedError {
                 field: "offer",
                 problem: "must be 1-64 letters, digits, '-' or '_'",
@@ -89,6 +98,7 @@ impl EmbedConfig {
         }
         Ok(Self {
             offer,
+            inline,
             api: api.trim_end_matches('/').to_owned(),
             fallback,
             locale,
@@ -97,11 +107,12 @@ impl EmbedConfig {
 
     /// URL of the offer endpoint, relative to the page when `api` is a path.
     pub fn offer_url(&self) -> String {
-        let mut url = String::with_capacity(self.api.len() + self.offer.len() + 11);
-        url.push_str(&self.api);
-        url.push_str("/v1/offers/");
-        url.push_str(&self.offer);
-        url
+        [
+            &self.api,
+            "/v1/offers/",
+            self.offer.as_deref().unwrap_or_default(),
+        ]
+        .concat()
     }
 }
 
@@ -150,7 +161,7 @@ mod tests {
             ("locale", "de-DE"),
         ])
         .unwrap();
-        assert_eq!(config.offer, "creator-course");
+        assert_eq!(config.offer.as_deref(), Some("creator-course"));
         assert_eq!(config.api, "https://shop.example");
         assert_eq!(
             config.offer_url(),
@@ -163,6 +174,13 @@ mod tests {
     fn accepts_a_relative_api_path() {
         let config = parse(&[("offer", "x"), ("api", "/")]).unwrap();
         assert_eq!(config.offer_url(), "/v1/offers/x");
+    }
+
+    #[test]
+    fn inline_config_stands_in_for_the_offer_id() {
+        let config = parse(&[("config", "#offer-json"), ("api", "/")]).unwrap();
+        assert_eq!(config.inline.as_deref(), Some("#offer-json"));
+        assert_eq!(config.offer, None);
     }
 
     #[test]

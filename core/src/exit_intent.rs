@@ -10,8 +10,9 @@
 //! - **Desktop** ([`Trigger::PointerLeftTop`]): the pointer leaves through the top edge moving
 //!   upward (towards the tabs, the address bar or the back button), after a minimum time on the
 //!   page, and stays out for a short grace delay ([`Decision::Pending`] first, then the show from
-//!   `tick`). A pointer that came in from the top when the page opened must go down into the page
-//!   first: going back up is the pointer returning where it came from, not an exit.
+//!   `tick`). A pointer that just came in from the top (when the page opened, or coming back
+//!   into the page after leaving it) must go down into the page first: going back up is the
+//!   pointer returning where it came from, not an exit.
 //! - **Touch** ([`Trigger::FastScrollUp`], [`Trigger::ReturnedAfterHidden`],
 //!   [`Trigger::IdleAfterEngagement`]): phones have no pointer to watch, so the signs are a fast
 //!   flick back up after reading down the page (heading for the address bar), coming back after
@@ -42,7 +43,8 @@ pub const MIN_EXIT_SPEED_PX_PER_S: u32 = 300;
 /// Desktop: a pointer first seen within this time after load (ms) …
 pub const ENTRY_WINDOW_MS: u64 = 2_000;
 /// … and within this distance of the top (px) entered the page from the top; it must go further
-/// down than this before a leave through the top counts.
+/// down than this before a leave through the top counts. The band applies too whenever the pointer
+/// comes back into the page after leaving it.
 pub const ENTRY_BAND_PX: u32 = 80;
 /// Touch: the shopper must have scrolled at least this far down (percent of the viewport height)
 /// before a fast scroll up means anything: one screen read is "into the page".
@@ -365,6 +367,10 @@ pub struct ExitIntent {
     visible_ms_at_hide: u64,
     // Desktop.
     pointer_seen: bool,
+    /// The pointer has left the page and not moved inside it since.
+    pointer_outside: bool,
+    /// The pointer came in through the top (at load, or back from outside) and has stayed in the
+    /// top band since: going back up is returning where it came from.
     entered_from_top: bool,
     viewport_width: Option<f64>,
     pending: Option<Pending>,
@@ -406,6 +412,7 @@ impl ExitIntent {
             hidden_while_filling: false,
             visible_ms_at_hide: 0,
             pointer_seen: false,
+            pointer_outside: false,
             entered_from_top: false,
             viewport_width: None,
             pending: None,
@@ -623,9 +630,14 @@ impl ExitIntent {
     fn pointer_moved(&mut self, now: u64, y: f64, viewport_width: f64) -> Decision {
         let band = f64::from(self.t.entry_band_px);
         if !self.pointer_seen {
+            // At load only a pointer seen early came in; one first seen later may have rested there.
             self.pointer_seen = true;
             self.entered_from_top = now <= self.t.entry_window_ms && y <= band;
+        } else if self.pointer_outside {
+            // Back in from outside: through the top band it came from the tabs or address bar.
+            self.entered_from_top = y <= band;
         }
+        self.pointer_outside = false;
         if y > band {
             self.entered_from_top = false;
         }
@@ -643,6 +655,7 @@ impl ExitIntent {
     }
 
     fn pointer_left(&mut self, now: u64, x: f64, y: f64, vy: f64) -> Decision {
+        self.pointer_outside = true;
         let through_top = y <= f64::from(self.t.top_edge_px)
             && self.viewport_width.is_none_or(|w| (0.0..=w).contains(&x));
         let upward = -vy * 1_000.0 >= f64::from(self.t.min_exit_speed_px_per_s);

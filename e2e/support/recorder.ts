@@ -1,6 +1,11 @@
 // Init script: records every momentum:* event and every CSP violation on the page, for tests to
 // read with expect.poll. The event names are the documented ones (README, "Events").
-export const EVENT_NAMES = ['ready', 'error'] as const;
+export const EVENT_NAMES = [
+  'ready', 'error', 'checkout_initiated', 'bump_toggled', 'checkout_completed', 'payment_failed', 'receipt_shown',
+  'upsell_offered', 'upsell_accepted', 'upsell_declined', 'upsell_failed',
+  'downsell_offered', 'downsell_accepted', 'downsell_declined', 'downsell_failed',
+  'exit_intent_detected', 'exit_offer_shown', 'exit_offer_accepted', 'exit_offer_declined',
+] as const;
 
 export type RecordedEvent = { type: string; detail: any; target: string };
 

@@ -25,6 +25,9 @@ const POLICIES = {
   'csp-strict.html': (nonce) => strict(nonce, true),
   'csp-no-wasm.html': (nonce) => strict(nonce, false),
 };
+// Pages served like an ordinary landing page (revalidated, not `no-store`), so that the browser may
+// keep them in its back-forward cache: the exit-intent tests leave them and come back.
+const CACHEABLE = new Set(['exit.html', 'elsewhere.html']);
 
 createServer(async (req, res) => {
   const name = basename(new URL(req.url, HOST).pathname) || 'plain.html';
@@ -34,7 +37,10 @@ createServer(async (req, res) => {
       .replaceAll('{{BUNDLE}}', `${API}/momentum.js`)
       .replaceAll('{{API}}', API)
       .replaceAll('{{NONCE}}', nonce);
-    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+    const headers = {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': CACHEABLE.has(name) ? 'no-cache' : 'no-store',
+    };
     if (POLICIES[name]) headers['content-security-policy'] = POLICIES[name](nonce);
     res.writeHead(200, headers).end(page);
   } catch {

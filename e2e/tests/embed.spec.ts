@@ -63,6 +63,33 @@ test.describe('host page boundary', () => {
     expect(await page.locator('h1').evaluate((h) => getComputedStyle(h).fontSize)).toBe('30px');
   });
 
+  test("the host page's text-decoration does not paint through onto the widget", async ({ page, widget, api }) => {
+    await page.goto('/hostile-css.html');
+    await widget.expectOffer(await offer(api));
+    // Decorations are not inherited (computed styles inside say `none` either way) but painted
+    // through: compare the pixels with the host's underline on and off.
+    const heading = widget.productName;
+    const underlined = await heading.screenshot({ animations: 'disabled', caret: 'hide' });
+    await page.addStyleTag({ content: 'body { text-decoration: none !important; }' });
+    expect(await page.locator('h1').evaluate((h) => getComputedStyle(h).textDecorationLine)).toBe('none');
+    const plain = await heading.screenshot({ animations: 'disabled', caret: 'hide' });
+    expect(underlined.equals(plain)).toBe(true);
+  });
+
+  test('a sensible default width on a wide desktop page, changed with --momentum-max-width', async ({ page, api }, info) => {
+    test.skip(!!info.project.use.isMobile, 'a desktop layout');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto('/wide.html');
+    const served = await offer(api);
+    const byDefault = new Widget(page, page.getByRole('region', { name: 'Default width' }).locator('momentum-checkout'));
+    const roomy = new Widget(page, page.getByRole('region', { name: "Creator's width" }).locator('momentum-checkout'));
+    await byDefault.expectOffer(served);
+    await roomy.expectOffer(served);
+    const width = (w: Widget) => w.root.evaluate((e) => e.getBoundingClientRect().width);
+    expect(await width(byDefault)).toBe(448); // 28em of the widget's fixed 16px base
+    expect(await width(roomy)).toBe(600);
+  });
+
   test('theming through --momentum-* custom properties', async ({ page, widget, api }) => {
     await page.goto('/bio-link.html');
     await widget.expectOffer(await offer(api));

@@ -59,3 +59,29 @@ test.describe('strict Content-Security-Policy', () => {
     expect(pageErrors).toEqual([]);
   });
 });
+
+test('broken inline offer configs name the field; a valid one renders; the page keeps running', async ({ page }) => {
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto('/inline-configs.html');
+  await expect(page.locator('#status')).toHaveText('host script ran');
+  const widgetIn = (name: string) => new Widget(page, page.getByRole('region', { name }).locator('momentum-checkout'));
+  const expected: [string, string][] = [
+    ['Unknown field', 'product.colour: is not a known field'],
+    ['Fractional money', 'product.price: must be a whole number'],
+    ['Unknown currency', 'currency'],
+    ['Bump priced at the product', 'bump.price'],
+    ['Pre-ticked bump', 'bump.pre_checked'],
+    ['Missing copy', 'product.description'],
+    ['Plain-http fallback', 'fallback_url: must be an https:// URL'],
+  ];
+  for (const [name, text] of expected) await expect(widgetIn(name).error).toContainText(text);
+  await expect(widgetIn('Valid inline config').productName).toHaveText('Inline Masterclass');
+  const invalid = async () => (await events(page)).filter((e) => e.detail?.code === 'offer_invalid');
+  await expect.poll(async () => (await invalid()).length).toBe(7);
+  // Each event names the config field at fault, as the backend's error for the same config does.
+  expect((await invalid()).map((e) => e.detail.field).sort()).toEqual(
+    ['bump.pre_checked', 'bump.price', 'currency', 'fallback_url', 'product.colour', 'product.description', 'product.price'],
+  );
+  expect(pageErrors).toEqual([]);
+});

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::handler::HandlerWithoutStateExt;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -20,11 +19,12 @@ use momentum_core::offer::OfferConfig;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::{ApiError, ApiResult};
+use crate::json::{Document, Strict};
 use crate::service::{Reply, Service};
+use crate::static_files;
 use crate::test_gateway::{validate_card, TestGateway};
 use crate::util::now_secs;
 
@@ -103,43 +103,11 @@ fn backticked(msg: &str) -> Option<&str> {
     Some(&msg[start..start + len])
 }
 
-/// Parses a JSON body into `T`, naming the field of any error.
+/// Parses a JSON body into `T`, naming the field of any error. Strictly (see [`crate::json`]): a
+/// struct only from an object, an enum only from a string, no key twice.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.inner();
-        let msg = clean(&inner.to_string());
-        if !inner.is_data() {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON: {msg}"),
-            );
-        }
-        // serde_path_to_error already ends the path with an unknown field's name; a missing
-        // field's path ends at its parent.
-        let join = |name: &str| {
-            if path == "." || path == name {
-                name.to_string()
-            } else if path.ends_with(&format!(".{name}")) {
-                path.clone()
-            } else {
-                format!("{path}.{name}")
-            }
-        };
-        if msg.starts_with("unknown field") {
-            let name = backticked(&msg).unwrap_or("?");
-            ApiError::field("unknown_field", join(name), msg.clone())
-        } else if msg.starts_with("missing field") {
-            let name = backticked(&msg).unwrap_or("?");
-            ApiError::field("missing_field", join(name), msg.clone())
-        } else if path == "." {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", msg)
-        } else {
-            ApiError::field("invalid_field", path, msg)
-        }
-    })?;
+    let Document(document) = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
     de.end().map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -147,7 +115,47 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             format!("the body is not valid JSON: {}", clean(&e.to_string())),
         )
     })?;
-    Ok(value)
+    serde_path_to_error::deserialize(Strict(document)).map_err(path_error)
+}
+
+/// A JSON syntax error, or a data error named by its field path (`variants[1].upsell_price`).
+fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.inner();
+    let msg = clean(&inner.to_string());
+    if !inner.is_data() {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {msg}"),
+        );
+    }
+    // serde_path_to_error already ends the path with an unknown field's name; a missing or
+    // duplicate field's path ends at its parent.
+    let join = |name: &str| {
+        if path == "." || path == name {
+            name.to_string()
+        } else if path.ends_with(&format!(".{name}")) {
+            path.clone()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let named = |code: &'static str| {
+        let name = backticked(&msg).unwrap_or("?");
+        ApiError::field(code, join(name), msg.clone())
+    };
+    if msg.starts_with("unknown field") {
+        named("unknown_field")
+    } else if msg.starts_with("missing field") {
+        named("missing_field")
+    } else if msg.starts_with("duplicate field") {
+        named("invalid_field")
+    } else if path == "." {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", msg)
+    } else {
+        ApiError::field("invalid_field", path, msg)
+    }
 }
 
 /// Parses a request body, which must be a JSON object.
@@ -554,6 +562,16 @@ async fn challenge_js() -> Response {
         .into_response()
 }
 
+/// The test gateway's card fields and tokenizer, for host pages in test mode (what a provider's
+/// own script is to a live checkout).
+async fn test_card_js() -> Response {
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../assets/test-card.js"),
+    )
+        .into_response()
+}
+
 async fn challenge_css() -> Response {
     ([(CONTENT_TYPE, "text/css; charset=utf-8")], CHALLENGE_CSS).into_response()
 }
@@ -580,6 +598,7 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
     let app = Router::new()
         .route("/healthz", get(health))
         .route("/test-gateway/challenge.js", get(challenge_js))
+        .route("/test-gateway/test-card.js", get(test_card_js))
         .route("/test-gateway/challenge.css", get(challenge_css))
         .route(
             "/test-gateway/challenge/{challenge_id}",
@@ -588,9 +607,7 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
         .merge(api)
         .method_not_allowed_fallback(method_not_allowed);
     let app = match static_dir {
-        Some(dir) => {
-            app.fallback_service(ServeDir::new(dir).not_found_service(not_found.into_service()))
-        }
+        Some(dir) => app.fallback_service(static_files::router(dir, not_found)),
         None => app.fallback(not_found),
     };
     let cors = CorsLayer::new()

@@ -1,16 +1,18 @@
 //! Momentum's reference backend: the host fetch API v1 (see `docs/api.md`) on axum + SQLite, with a
 //! test payment gateway.
 //!
-//! Layers: [`http`] (routes, extraction, CORS, static files) → [`service`] (validation,
+//! Layers: [`http`] (routes, extraction, CORS, [`static_files`]) → [`service`] (validation,
 //! idempotency, orders, add-ons, refunds; synchronous, run on the blocking pool) → [`store::Store`]
 //! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`]).
 
 pub mod error;
 pub mod gateway;
 pub mod http;
+pub mod json;
 pub mod rules;
 pub mod service;
 pub mod sqlite;
+pub mod static_files;
 pub mod store;
 pub mod test_gateway;
 pub mod util;

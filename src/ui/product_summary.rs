@@ -1,22 +1,39 @@
 use leptos::prelude::*;
 
-use crate::money;
-use crate::offer::Offer;
+use crate::intl;
+use crate::session::Session;
 
-/// What the shopper is buying: name, one-line description, price.
+/// What the shopper is buying: the product's name, description and price.
 #[component]
 pub fn ProductSummary(
-    /// The validated offer.
-    offer: Offer,
-    /// Locale for the price; the browser's language when `None`.
-    locale: Option<String>,
+    /// The checkout session (offer and quotes).
+    session: Session,
 ) -> impl IntoView {
-    let price = money::format(offer.product_price, locale.as_deref());
+    let (label, description) = session
+        .offer
+        .with_value(|o| (o.product.label.clone(), o.product.description.clone()));
+    let price = move || {
+        let line = session.quotes.with(|q| {
+            q.as_ref().and_then(|q| {
+                q.without_bump
+                    .lines
+                    .iter()
+                    .find(|l| l.id == "product")
+                    .map(|l| (q.currency, l.amount))
+            })
+        });
+        line.map(|(currency, amount)| {
+            intl::format(
+                crate::session::money(currency, amount),
+                session.locale.get_value().as_deref(),
+            )
+        })
+    };
     view! {
-        <section class="m-card" aria-labelledby="m-product-name">
-            <h2 id="m-product-name" class="m-title">{offer.product_name}</h2>
-            <p class="m-muted">{offer.product_description}</p>
+        <header class="m-product">
+            <h2 id="m-product-name" class="m-title">{label}</h2>
+            <p class="m-muted">{description}</p>
             <p class="m-price" data-testid="product-price">{price}</p>
-        </section>
+        </header>
     }
 }

@@ -1,29 +1,34 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use momentum_core::embed::{EmbedConfig, EmbedError};
+use momentum_core::funnel::Stage;
+use momentum_core::offer::OfferConfig;
+use wasm_bindgen::JsValue;
 
-use crate::api_client;
 use crate::host::Host;
-use crate::js;
-use crate::offer::Offer;
+use crate::session::Session;
+use crate::ui::addon_card::AddonCard;
+use crate::ui::checkout::Checkout;
 use crate::ui::error_notice::ErrorNotice;
-use crate::ui::product_summary::ProductSummary;
+use crate::ui::receipt::Receipt;
+use crate::{api_client, decode, js};
 
 #[derive(Clone)]
 enum Load {
     Loading,
-    Ready(Offer),
+    Ready(Box<Session>),
     Failed(String),
 }
 
-/// The whole widget for one `<momentum-checkout>`: loads the offer, then shows the checkout.
+/// The whole widget for one `<momentum-checkout>`: loads and validates the offer, then shows the
+/// checkout, once paid the add-on cards, then the receipt.
 #[component]
 pub fn Widget(
     /// The element this widget lives in; events are dispatched on it.
     host: Host,
     /// The embed settings as parsed from the element's attributes.
     config: Result<EmbedConfig, EmbedError>,
-    /// The fallback checkout URL as written, for error states.
+    /// The fallback checkout URL, when it is safe to link to.
     fallback: Option<String>,
 ) -> impl IntoView {
     let config = match config {
@@ -32,20 +37,22 @@ pub fn Widget(
             return view! { <ErrorNotice message=error.to_string() fallback/> }.into_any()
         }
     };
-    let state = RwSignal::new(Load::Loading);
-    let locale = config.locale.clone();
+    let state = RwSignal::new_local(Load::Loading);
     spawn_local(async move {
-        let loaded = api_client::get_json(&config.offer_url())
-            .await
-            .map_err(|e| (e.code().to_owned(), e.message()))
-            .and_then(|json| Offer::read(&json).map_err(|e| ("offer_invalid".into(), e)));
-        match loaded {
+        match load_offer(&config).await {
             Ok(offer) => {
+                for warning in momentum_core::advice::warnings(&offer) {
+                    web_sys::console::warn_1(
+                        &["[momentum] ", &warning.to_string()].concat().into(),
+                    );
+                }
                 host.emit("ready", &js::object(&[("offer", offer.id.as_str().into())]));
-                state.set(Load::Ready(offer));
+                let session = Session::new(host, config.api.clone(), config.locale.clone(), offer);
+                session.resume().await;
+                state.set(Load::Ready(Box::new(session)));
             }
-            Err((code, message)) => {
-                host.report_error(&code, &message, None);
+            Err((code, field, message)) => {
+                host.report_error(&code, &message, field.as_deref());
                 state.set(Load::Failed(message));
             }
         }
@@ -54,10 +61,79 @@ pub fn Widget(
         <div class="m-widget">
             {move || match state.get() {
                 Load::Loading => view! { <p class="m-card m-muted" role="status">"Loading checkout…"</p> }.into_any(),
-                Load::Ready(offer) => view! { <ProductSummary offer locale=locale.clone()/> }.into_any(),
+                Load::Ready(session) => {
+                    let session = *session;
+                    // A memo, so a card re-renders (and re-arms) only when the stage really changes.
+                    let stage = Memo::new(move |_| session.stage.get());
+                    (move || match stage.get() {
+                        None => view! { <Checkout session/> }.into_any(),
+                        Some(Stage::Offer(kind) | Stage::Settling(kind)) => view! { <AddonCard session kind/> }.into_any(),
+                        Some(Stage::Receipt) => view! { <Receipt session/> }.into_any(),
+                    }).into_any()
+                }
                 Load::Failed(message) => view! { <ErrorNotice message fallback=fallback.clone()/> }.into_any(),
             }}
         </div>
     }
     .into_any()
+}
+
+/// (event code: ours, or the backend's own stable code; attribute or config field at fault;
+/// message).
+type LoadError = (String, Option<String>, String);
+
+/// The offer from inline config (`data-config="#json-script"`) or the backend, strictly validated.
+async fn load_offer(config: &EmbedConfig) -> Result<OfferConfig, LoadError> {
+    let json = match &config.inline {
+        Some(selector) => inline_json(selector)?,
+        None => api_client::get_json(&config.offer_url())
+            .await
+            .map_err(|e| (e.code().to_owned(), None, e.message()))?,
+    };
+    // The event names the config field at fault (`fallback_url`, `variants[1].upsell_price`), as the
+    // backend's error does; only a config that is not an object at all has none.
+    let offer = decode::offer(json).map_err(|e| {
+        let field = (!e.field.is_empty()).then_some(e.field);
+        let at = field
+            .as_deref()
+            .map(|f| [f, ": "].concat())
+            .unwrap_or_default();
+        let message = ["Offer config: ", &at, &e.message].concat();
+        ("offer_invalid".into(), field, message)
+    })?;
+    if config.offer.as_deref().is_some_and(|id| id != offer.id) {
+        let message = [
+            "data-offer: \"",
+            config.offer.as_deref().unwrap_or_default(),
+            "\" does not match the config's id \"",
+            &offer.id,
+            "\"",
+        ]
+        .concat();
+        return Err(("config_invalid".into(), Some("offer".into()), message));
+    }
+    Ok(offer)
+}
+
+fn inline_json(selector: &str) -> Result<JsValue, LoadError> {
+    let missing = || {
+        (
+            "config_invalid".into(),
+            Some("config".into()),
+            ["data-config: no element matches \"", selector, "\""].concat(),
+        )
+    };
+    let text = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+        .and_then(|el| el.text_content())
+        .ok_or_else(missing)?;
+    js_sys::JSON::parse(&text).map_err(|e| {
+        let reason = js::get_string(&e, "message").unwrap_or_default();
+        (
+            "config_invalid".into(),
+            Some("config".into()),
+            ["data-config: not valid JSON (", &reason, ")"].concat(),
+        )
+    })
 }

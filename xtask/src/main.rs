@@ -157,9 +157,21 @@ fn test() -> Result<(), String> {
         &["bench", "-p", "momentum-core", "--bench", "exit_intent"],
     )?;
     run("cargo", &["build", "-p", "momentum-server"])?;
+    let no_download = [("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")];
     run_with(
         "npx",
         &["playwright", "test", "--config", "e2e/playwright.config.ts"],
-        &[("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")],
+        &no_download,
+    )?;
+    // Browser benchmarks (they print figures; e.g. payment → upsell card under 4x CPU throttling).
+    run_with(
+        "npx",
+        &[
+            "playwright",
+            "test",
+            "--config",
+            "e2e/playwright.bench.config.ts",
+        ],
+        &no_download,
     )
 }

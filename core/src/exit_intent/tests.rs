@@ -722,3 +722,28 @@ proptest! {
         prop_assert!(shows <= 1);
     }
 }
+
+#[test]
+fn coming_back_in_from_the_top_later_on_does_not_fire() {
+    let mut d = desktop();
+    browse(&mut d, 500, 8_000);
+    // Out through the side to another window, back later through the top (from the tabs) …
+    assert_eq!(
+        d.observe(8_100, leave(1_290.0, 300.0, 0.0)),
+        Decision::Nothing
+    );
+    d.observe(20_000, mv(600.0, 5.0));
+    d.observe(20_200, mv(610.0, 40.0));
+    // … and straight back up where it came from: not an exit.
+    assert_eq!(
+        d.observe(20_400, leave(610.0, -1.0, -1.5)),
+        Decision::Nothing
+    );
+    assert_eq!(d.tick(21_000), Decision::Nothing);
+    // Once it has been down into the page, the same move counts.
+    d.observe(21_500, mv(600.0, 400.0));
+    assert!(matches!(
+        head_for_tabs(&mut d, 22_000),
+        Decision::Pending { .. }
+    ));
+}

@@ -1,0 +1,737 @@
+//! One shopper's checkout: the offer, both quotes, the order bump, the payment attempt and the
+//! receipt. The logic lives in these methods; the components in `ui/` only render the signals and
+//! call them. Secrets (the payment token, the order secret) live in memory here and nowhere else.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use momentum_core::api::{card_label, is_plausible_email, OfferAnswers, OfferState};
+use momentum_core::checkout::{Outcome, Payment};
+use momentum_core::funnel::Stage;
+use momentum_core::money::{Currency, Money};
+use momentum_core::offer::OfferConfig;
+use momentum_core::quote::Quote;
+use momentum_core::tax::{is_country_code, TaxMode};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::MessageEvent;
+
+use crate::api_client::{self, ApiError, Call};
+use crate::decode;
+use crate::host::{self, Host};
+use crate::js;
+
+mod addons;
+
+/// Waits before asking again for quotes that failed (they are read-only, so retrying is safe).
+const QUOTE_RETRY_MS: [u32; 2] = [500, 1_500];
+
+/// How long the checkout waits for the page to register its payment provider.
+const ADAPTER_WAIT_MS: u32 = 5_000;
+
+/// Both quotes for the current buyer country, so the bump toggles with no network wait.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quotes {
+    pub currency: Currency,
+    pub tax_mode: TaxMode,
+    pub without_bump: Quote,
+    pub with_bump: Quote,
+    /// The buyer country these were priced for.
+    pub country: String,
+    /// Priced with the exit-offer discount (the cart the Pay button would order).
+    pub exit_offer: bool,
+}
+
+/// A charge on the receipt: what, how much, to which card.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChargeLine {
+    pub kind: String,
+    pub amount: i64,
+    pub card: String,
+}
+
+/// The order as the backend reports it after payment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Receipt {
+    pub order_id: String,
+    pub currency: Currency,
+    pub money: Quote,
+    pub charges: Vec<ChargeLine>,
+    pub refund_terms: String,
+    pub email: String,
+    /// The buyer's country, as the order was priced.
+    pub country: String,
+    /// The saved card add-ons are charged to, e.g. "Visa •••• 4242".
+    pub card: String,
+    /// Where the upsell and downsell stand.
+    pub answers: OfferAnswers,
+}
+
+/// Memory-only state of the attempt in progress (never stored, logged or emitted).
+#[derive(Default)]
+struct Secrets {
+    /// The create-order body as sent (it carries the one-time token); retries resend it verbatim.
+    body: Option<String>,
+    order_id: Option<String>,
+    order_secret: Option<String>,
+    /// The order's time-limited resume pass: kept in sessionStorage while an add-on is offered.
+    resume_pass: Option<String>,
+    /// The newest `receipt` the backend sent with an answer, so the next step needs no request.
+    receipt: Option<JsValue>,
+}
+
+/// A checkout session; `Copy`, so every handler can hold it.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub(crate) host: StoredValue<Host, LocalStorage>,
+    api: StoredValue<String>,
+    pub locale: StoredValue<Option<String>>,
+    pub offer: StoredValue<OfferConfig>,
+    pub variant: StoredValue<Option<String>>,
+    pub adapter: StoredValue<Option<JsValue>, LocalStorage>,
+    /// The element the provider mounted its fields into (handed back to it when tokenizing).
+    fields: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
+    secrets: StoredValue<Secrets, LocalStorage>,
+    pub country: RwSignal<String>,
+    pub quotes: RwSignal<Option<Quotes>>,
+    pub bump: RwSignal<bool>,
+    /// The shopper accepted the exit offer: quotes and the order ask for its discount.
+    pub exit_offer: RwSignal<bool>,
+    pub email: RwSignal<String>,
+    pub email_error: RwSignal<Option<String>>,
+    pub payment_error: RwSignal<Option<String>>,
+    /// A fault that blocks purchase (quotes that don't add up, no payment provider).
+    pub blocked: RwSignal<Option<String>>,
+    /// Something the shopper should know that does not block paying (a discount that fell through).
+    pub notice: RwSignal<Option<String>>,
+    pub payment: RwSignal<Payment>,
+    pub receipt: RwSignal<Option<Receipt>>,
+    /// After the primary payment: the add-on card, or the receipt. `None` while checking out.
+    pub stage: RwSignal<Option<Stage>>,
+    /// The add-on charge in progress (its own Idempotency-Key, the same state machine).
+    pub addon: RwSignal<Payment>,
+    /// What happened to an add-on that was not charged, shown on the card or the receipt.
+    pub addon_note: RwSignal<Option<String>>,
+    /// A "No thanks" is being sent.
+    pub declining: RwSignal<bool>,
+    initiated: StoredValue<bool>,
+    /// Resolves the open 3-D Secure challenge (its result message, or the shopper's cancel).
+    challenge_done: StoredValue<Option<js_sys::Function>, LocalStorage>,
+}
+
+impl Session {
+    pub fn new(host: Host, api: String, locale: Option<String>, offer: OfferConfig) -> Self {
+        let country = host::locale_region(locale.as_deref())
+            .filter(|c| is_country_code(c))
+            .unwrap_or_else(|| "US".into());
+        let variant = offer.assign_variant(host::ab_bucket()).map(str::to_owned);
+        Self {
+            host: StoredValue::new_local(host),
+            api: StoredValue::new(api),
+            locale: StoredValue::new(locale),
+            offer: StoredValue::new(offer),
+            variant: StoredValue::new(variant),
+            adapter: StoredValue::new_local(None),
+            fields: StoredValue::new_local(None),
+            secrets: StoredValue::new_local(Secrets::default()),
+            country: RwSignal::new(country),
+            quotes: RwSignal::new(None),
+            bump: RwSignal::new(false),
+            exit_offer: RwSignal::new(false),
+            email: RwSignal::new(String::new()),
+            email_error: RwSignal::new(None),
+            payment_error: RwSignal::new(None),
+            blocked: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            payment: RwSignal::new(Payment::Idle),
+            receipt: RwSignal::new(None),
+            stage: RwSignal::new(None),
+            addon: RwSignal::new(Payment::Idle),
+            addon_note: RwSignal::new(None),
+            declining: RwSignal::new(false),
+            initiated: StoredValue::new(false),
+            challenge_done: StoredValue::new_local(None),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        [self.api.get_value().as_str(), path].concat()
+    }
+
+    /// The quote the shopper is looking at (with or without the bump).
+    pub fn quote(&self) -> Option<Quote> {
+        let bump = self.bump.get();
+        self.quotes.with(|q| {
+            q.as_ref().map(|q| {
+                if bump {
+                    q.with_bump.clone()
+                } else {
+                    q.without_bump.clone()
+                }
+            })
+        })
+    }
+
+    pub fn currency(&self) -> Option<Currency> {
+        self.quotes.with(|q| q.as_ref().map(|q| q.currency))
+    }
+
+    fn offer_id(&self) -> String {
+        self.offer.with_value(|o| o.id.clone())
+    }
+
+    /// The A/B variant as JSON (`null` without one), for events and request bodies.
+    fn variant_json(&self) -> JsValue {
+        self.variant
+            .get_value()
+            .map_or(JsValue::NULL, JsValue::from)
+    }
+
+    /// `momentum:<name>` with the offer, variant and currency, plus `extra`.
+    pub(crate) fn emit(&self, name: &str, extra: &[(&str, JsValue)]) {
+        let detail = js::object(&[
+            ("offer", self.offer_id().into()),
+            ("variant", self.variant_json()),
+            (
+                "currency",
+                self.offer.with_value(|o| o.currency.clone()).into(),
+            ),
+        ]);
+        for (key, value) in extra {
+            js::set(&detail, key, value.clone());
+        }
+        self.host.with_value(|h| h.emit(name, &detail));
+    }
+
+    fn report(&self, code: &str, message: &str) {
+        self.host
+            .with_value(|h| h.report_error(code, message, None));
+    }
+
+    /// Fetches both quotes for the buyer's country (and the exit offer, once accepted), retrying a
+    /// failure. Totals that are not the sum of their lines block the purchase. An answer for a cart
+    /// that changed meanwhile is dropped: the request for the new one is on its way. If the exit
+    /// offer's discount cannot be priced, the shopper keeps the regular price and is told so: a
+    /// failed discount must never stop them from paying.
+    pub fn load_quotes(self) {
+        spawn_local(async move {
+            let mut failures = 0;
+            loop {
+                let cart = (
+                    self.country.get_untracked(),
+                    self.exit_offer.get_untracked(),
+                );
+                let answer = self.fetch_quotes(&cart.0, cart.1).await;
+                if (
+                    self.country.get_untracked(),
+                    self.exit_offer.get_untracked(),
+                ) != cart
+                {
+                    return;
+                }
+                let message = match answer {
+                    Ok(quotes) => {
+                        self.blocked.set(None);
+                        self.quotes.set(Some(quotes));
+                        return;
+                    }
+                    Err(message) => message,
+                };
+                if let Some(delay) = QUOTE_RETRY_MS.get(failures) {
+                    failures += 1;
+                    js::wait(*delay).await;
+                    continue;
+                }
+                if !cart.1 {
+                    self.report("quote_failed", &message);
+                    return self.blocked.set(Some(message));
+                }
+                self.report("exit_offer_unavailable", &message);
+                self.notice.set(Some(
+                    "The discount could not be applied just now, so this is the regular price."
+                        .into(),
+                ));
+                self.exit_offer.set(false);
+                if self.priced_for_current_cart() {
+                    return;
+                }
+                failures = 0;
+            }
+        });
+    }
+
+    async fn fetch_quotes(&self, country: &str, exit_offer: bool) -> Result<Quotes, String> {
+        let body = js::object(&[
+            ("offer_id", self.offer_id().into()),
+            ("variant", self.variant_json()),
+            ("country", country.into()),
+            ("exit_offer", exit_offer.into()),
+        ]);
+        let body = api_client::json(&body);
+        let url = self.url("/v1/quotes");
+        let answer = api_client::send(Call {
+            url: &url,
+            body: Some(&body),
+            key: None,
+            bearer: None,
+        })
+        .await;
+        answer
+            .map_err(|e| e.message())
+            .and_then(|json| read_quotes(&json, country, exit_offer))
+    }
+
+    /// The quotes on screen price the cart as it would be ordered (country, exit-offer discount).
+    fn priced_for_current_cart(&self) -> bool {
+        let (country, exit_offer) = (
+            self.country.get_untracked(),
+            self.exit_offer.get_untracked(),
+        );
+        self.quotes.with_untracked(|q| {
+            q.as_ref()
+                .is_some_and(|q| q.country == country && q.exit_offer == exit_offer)
+        })
+    }
+
+    /// Mounts the page's payment provider fields into `container` once the page has registered it.
+    pub fn attach_payment(self, container: web_sys::HtmlElement) {
+        self.fields.set_value(Some(container.clone()));
+        spawn_local(async move {
+            let mounted = match host::payment_adapter(ADAPTER_WAIT_MS).await {
+                Some(adapter) => host::call_adapter(&adapter, "mount", &container.into()).await.map(|_| adapter),
+                None => Err("No payment method is set up on this page (Momentum('payment', …) was never called).".into()),
+            };
+            match mounted {
+                Ok(adapter) => self.adapter.set_value(Some(adapter)),
+                Err(message) => {
+                    self.report("payment_unavailable", &message);
+                    self.blocked.set(Some(message));
+                }
+            }
+        });
+    }
+
+    /// `checkout_initiated`, once, at the shopper's first interaction with the checkout.
+    pub fn initiate(&self) {
+        if !self.initiated.get_value() {
+            self.initiated.set_value(true);
+            self.emit("checkout_initiated", &self.amounts());
+        }
+    }
+
+    fn amounts(&self) -> Vec<(&'static str, JsValue)> {
+        let total = self.quote().map(|q| q.total);
+        vec![(
+            "total",
+            total.map_or(JsValue::NULL, |t| JsValue::from(t as f64)),
+        )]
+    }
+
+    pub fn set_bump(&self, checked: bool) {
+        self.initiate();
+        self.bump.set(checked);
+        let bump_amount = self.quotes.with_untracked(|q| {
+            q.as_ref().and_then(|q| {
+                q.with_bump
+                    .lines
+                    .iter()
+                    .find(|l| l.id == "bump")
+                    .map(|l| l.amount)
+            })
+        });
+        let mut detail = self.amounts();
+        detail.push(("checked", checked.into()));
+        detail.push((
+            "amount",
+            bump_amount.map_or(JsValue::NULL, |a| JsValue::from(a as f64)),
+        ));
+        self.emit("bump_toggled", &detail);
+    }
+
+    /// The Pay button: only a trusted click, only when no attempt is in progress, only with valid
+    /// details. Returns whether an attempt started.
+    pub fn pay(self, trusted: bool) -> bool {
+        if !trusted || !self.payment.with_untracked(Payment::accepts_new_attempt) {
+            return false;
+        }
+        self.initiate();
+        let email = self.email.get_untracked().trim().to_owned();
+        let email_ok = is_plausible_email(&email);
+        self.email_error
+            .set((!email_ok).then(|| "Enter your email address, like name@example.com.".into()));
+        let (Some(quote), Some(adapter)) = (
+            self.quotes.with_untracked(|_| self.quote()),
+            self.adapter.get_value(),
+        ) else {
+            return false;
+        };
+        // The cart must be priced as it will be ordered (a new country or the exit offer re-prices it).
+        if !email_ok
+            || !self.priced_for_current_cart()
+            || self.blocked.with_untracked(Option::is_some)
+        {
+            return false;
+        }
+        let key = js::random_key();
+        if !self
+            .payment
+            .try_update(|p| p.start(key.clone()))
+            .unwrap_or(false)
+        {
+            return false;
+        }
+        self.payment_error.set(None);
+        spawn_local(async move {
+            let currency = self.offer.with_value(|o| o.currency.clone());
+            let details = js::object(&[
+                ("amount", JsValue::from(quote.total as f64)),
+                ("currency", currency.into()),
+                ("email", email.as_str().into()),
+                (
+                    "fields",
+                    self.fields.get_value().map_or(JsValue::NULL, JsValue::from),
+                ),
+            ]);
+            let token = host::call_adapter(&adapter, "tokenize", &details)
+                .await
+                .and_then(|t| {
+                    t.as_string()
+                        .filter(|t| !t.is_empty())
+                        .ok_or_else(|| "The payment provider returned no token.".into())
+                });
+            let token = match token {
+                Ok(token) => token,
+                Err(message) => {
+                    self.payment.update(|p| {
+                        p.apply(Outcome::Rejected {
+                            code: "payment_details".into(),
+                            message: message.clone(),
+                        })
+                    });
+                    self.payment_error.set(Some(message));
+                    return;
+                }
+            };
+            let body = js::object(&[
+                ("offer_id", self.offer_id().into()),
+                ("variant", self.variant_json()),
+                ("bump", self.bump.get_untracked().into()),
+                ("exit_offer", self.exit_offer.get_untracked().into()),
+                (
+                    "buyer",
+                    js::object(&[
+                        ("email", email.into()),
+                        ("country", self.country.get_untracked().into()),
+                    ])
+                    .into(),
+                ),
+                ("payment_token", token.into()),
+            ]);
+            self.secrets
+                .update_value(|s| s.body = Some(api_client::json(&body)));
+            self.settle(key).await;
+        });
+        true
+    }
+
+    /// "Check again" after automatic reconciliation gave up: same key, same body.
+    pub fn check_again(self) {
+        if let Some(key) = self.payment.with_untracked(|p| p.key().map(str::to_owned)) {
+            spawn_local(self.settle(key));
+        }
+    }
+
+    /// Drives the attempt with `key` until it is paid, declined, or waiting for the shopper.
+    async fn settle(self, key: String) {
+        loop {
+            let outcome = match self.payment.get_untracked() {
+                Payment::Submitting { .. } | Payment::Checking { .. } => self.create_order(&key).await,
+                Payment::Processing { order_id, .. } => self.order_outcome(&order_id).await,
+                Payment::Authenticating { order_id, url, .. } => match self.authenticate(&url).await {
+                    Some(_) => self.confirm(&order_id, "order").await,
+                    None => Outcome::Declined {
+                        code: "authentication_canceled".into(),
+                        message: "Authentication was canceled, so nothing was charged. You can try again.".into(),
+                    },
+                },
+                _ => return,
+            };
+            self.payment.update(|p| p.apply(outcome));
+            match self.payment.get_untracked() {
+                Payment::Paid { .. } => return self.paid().await,
+                Payment::Declined { code, message } => {
+                    self.secrets.update_value(|s| *s = Secrets::default());
+                    self.payment_error.set(Some(message.clone()));
+                    let mut detail = self.amounts();
+                    detail.push(("code", code.into()));
+                    detail.push(("message", message.into()));
+                    return self.emit("payment_failed", &detail);
+                }
+                payment => match payment.retry_delay_ms() {
+                    Some(ms) => js::wait(ms).await,
+                    None if matches!(payment, Payment::Checking { .. }) => return,
+                    None => {}
+                },
+            }
+        }
+    }
+
+    /// Waits for the 3-D Secure challenge at `url` (shown by the `Challenge` dialog) to post its
+    /// result from its own origin. `None` when the shopper closed the dialog instead.
+    async fn authenticate(&self, url: &str) -> Option<String> {
+        let origin = web_sys::Url::new(url).ok()?.origin();
+        let mut resolver = None;
+        let done = js_sys::Promise::new(&mut |resolve, _| resolver = Some(resolve));
+        let resolve = resolver?;
+        self.challenge_done.set_value(Some(resolve.clone()));
+        let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            if event.origin() == origin
+                && js::get_string(&data, "type").as_deref() == Some("momentum:3ds")
+            {
+                let _ = resolve.call1(&JsValue::NULL, &js::get(&data, "outcome"));
+            }
+        });
+        let window = web_sys::window()?;
+        let _ =
+            window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+        let result = wasm_bindgen_futures::JsFuture::from(done).await.ok();
+        let _ = window
+            .remove_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+        self.challenge_done.set_value(None);
+        result.and_then(|r| r.as_string())
+    }
+
+    /// The shopper closed the challenge: nothing is charged; they may pay again.
+    pub fn cancel_challenge(&self) {
+        if let Some(resolve) = self.challenge_done.get_value() {
+            let _ = resolve.call1(&JsValue::NULL, &JsValue::NULL);
+        }
+    }
+
+    async fn create_order(&self, key: &str) -> Outcome {
+        let Some(body) = self.secrets.with_value(|s| s.body.clone()) else {
+            return Outcome::Unknown;
+        };
+        let url = self.url("/v1/orders");
+        let answer = api_client::send(Call {
+            url: &url,
+            body: Some(&body),
+            key: Some(key),
+            bearer: None,
+        })
+        .await;
+        if let Ok(json) = &answer {
+            self.secrets.update_value(|s| {
+                s.order_id = js::get_string(json, "order_id");
+                s.order_secret = js::get_string(json, "order_secret");
+                s.resume_pass = js::get_string(json, "resume_pass");
+            });
+        }
+        self.remember_receipt(&answer);
+        outcome(answer, "status", None)
+    }
+
+    /// The order's secret, or (after a reload) its resume pass.
+    fn bearer(&self) -> Option<String> {
+        self.secrets
+            .with_value(|s| s.order_secret.clone().or_else(|| s.resume_pass.clone()))
+    }
+
+    /// Keeps the `receipt` an answer carries, for the step after it.
+    fn remember_receipt(&self, answer: &Result<JsValue, ApiError>) {
+        if let Ok(json) = answer {
+            let receipt = js::get(json, "receipt");
+            if receipt.is_object() {
+                self.secrets.update_value(|s| s.receipt = Some(receipt));
+            }
+        }
+    }
+
+    /// A call about the current order (`GET` without a body), remembering its receipt.
+    async fn order_call(
+        &self,
+        path: &str,
+        body: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<JsValue, ApiError> {
+        let order_id = self
+            .secrets
+            .with_value(|s| s.order_id.clone())
+            .unwrap_or_default();
+        let url = self.url(&["/v1/orders/", &order_id, path].concat());
+        let bearer = self.bearer();
+        let answer = api_client::send(Call {
+            url: &url,
+            body,
+            key,
+            bearer: bearer.as_deref(),
+        })
+        .await;
+        self.remember_receipt(&answer);
+        answer
+    }
+
+    async fn order_outcome(&self, order_id: &str) -> Outcome {
+        outcome(
+            self.order_call("", None, None).await,
+            "status",
+            Some(order_id),
+        )
+    }
+
+    /// After 3-D Secure: asks the backend to confirm `target` (`order`, `upsell`, `downsell`).
+    async fn confirm(&self, order_id: &str, target: &str) -> Outcome {
+        let body = api_client::json(&js::object(&[("target", target.into())]));
+        // The order's own state is `order_status`; an add-on's charge state is `status`.
+        let field = if target == "order" {
+            "order_status"
+        } else {
+            "status"
+        };
+        outcome(
+            self.order_call("/confirm", Some(&body), None).await,
+            field,
+            Some(order_id),
+        )
+    }
+}
+
+/// An answer's JSON, or what its failure means for a charge: unknown (ask again, same key) or a
+/// definite refusal.
+fn answer_json(answer: Result<JsValue, ApiError>) -> Result<JsValue, Outcome> {
+    answer.map_err(|error| match error.outcome_unknown() {
+        true => Outcome::Unknown,
+        false => Outcome::Rejected {
+            code: error.code().to_owned(),
+            message: error.message(),
+        },
+    })
+}
+
+/// Maps a create-order / order-status / confirm / add-on answer onto the state machine.
+/// Confirm and add-on answers carry no `order_id`: `known_order` fills it in.
+fn outcome(
+    answer: Result<JsValue, ApiError>,
+    status_field: &str,
+    known_order: Option<&str>,
+) -> Outcome {
+    let json = match answer_json(answer) {
+        Ok(json) => json,
+        Err(outcome) => return outcome,
+    };
+    let order_id = js::get_string(&json, "order_id")
+        .or_else(|| known_order.map(str::to_owned))
+        .unwrap_or_default();
+    let decline = js::get(&json, "decline");
+    match js::get_string(&json, status_field).as_deref() {
+        Some("paid" | "succeeded" | "already_applied") => Outcome::Paid { order_id },
+        Some("processing") => Outcome::Processing { order_id },
+        Some("requires_action") => match js::get_string(&js::get(&json, "next_action"), "url") {
+            Some(url) => Outcome::RequiresAction { order_id, url },
+            None => Outcome::Unknown,
+        },
+        Some("declined") => Outcome::Declined {
+            code: js::get_string(&decline, "code").unwrap_or_else(|| "declined".into()),
+            message: js::get_string(&decline, "message")
+                .unwrap_or_else(|| "The payment was declined.".into()),
+        },
+        _ => Outcome::Unknown,
+    }
+}
+
+fn read_quotes(json: &JsValue, country: &str, exit_offer: bool) -> Result<Quotes, String> {
+    let code = js::get_string(json, "currency").unwrap_or_default();
+    let currency =
+        Currency::from_code(&code).map_err(|_| ["quote: unknown currency ", &code].concat())?;
+    let tax_mode = js::get_string(json, "tax_mode")
+        .and_then(|m| TaxMode::parse(&m))
+        .ok_or("quote: missing tax_mode")?;
+    let read = |key: &str| {
+        decode::quote(&js::get(json, key), key)
+            .map_err(|e| ["quote: ", &e.to_string()].concat())
+            .and_then(|q| {
+                if q.check(tax_mode) {
+                    Ok(q)
+                } else {
+                    Err(mismatch())
+                }
+            })
+    };
+    Ok(Quotes {
+        currency,
+        tax_mode,
+        without_bump: read("without_bump")?,
+        with_bump: read("with_bump")?,
+        country: country.to_owned(),
+        exit_offer,
+    })
+}
+
+fn mismatch() -> String {
+    "The order total does not equal the sum of its lines, so this purchase is blocked.".into()
+}
+
+fn read_receipt(json: &JsValue) -> Result<Receipt, String> {
+    let invalid = |what: &str| ["receipt: ", what].concat();
+    let code = js::get_string(json, "currency").unwrap_or_default();
+    let currency = Currency::from_code(&code).map_err(|_| invalid("unknown currency"))?;
+    let tax_mode = js::get_string(json, "tax_mode")
+        .and_then(|m| TaxMode::parse(&m))
+        .ok_or_else(|| invalid("missing tax_mode"))?;
+    let money = decode::quote(json, "receipt").map_err(|e| e.to_string())?;
+    if !money.check(tax_mode) {
+        return Err(mismatch());
+    }
+    let charges: Vec<ChargeLine> = js_sys::Array::from(&js::get(json, "charges"))
+        .iter()
+        .filter(|c| js::get_string(c, "status").as_deref() == Some("succeeded"))
+        .map(|c| {
+            let card = js::get(&c, "card");
+            ChargeLine {
+                kind: js::get_string(&c, "kind").unwrap_or_default(),
+                amount: js::get_integer(&c, "amount").unwrap_or(0),
+                card: card_label(
+                    &js::get_string(&card, "brand").unwrap_or_default(),
+                    &js::get_string(&card, "last4").unwrap_or_default(),
+                ),
+            }
+        })
+        .collect();
+    let offers = js::get(json, "offers");
+    let answers = OfferAnswers {
+        bump: js::get(&offers, "bump").as_bool().unwrap_or(false),
+        upsell: offer_state(&offers, "upsell"),
+        downsell: offer_state(&offers, "downsell"),
+    };
+    Ok(Receipt {
+        order_id: js::get_string(json, "order_id").ok_or_else(|| invalid("missing order_id"))?,
+        currency,
+        money,
+        card: charges.first().map(|c| c.card.clone()).unwrap_or_default(),
+        charges,
+        refund_terms: js::get_string(json, "refund_terms").unwrap_or_default(),
+        email: js::get_string(json, "email").unwrap_or_default(),
+        country: js::get_string(json, "country").unwrap_or_default(),
+        answers,
+    })
+}
+
+/// An add-on's state in the receipt's `offers`; anything unreadable counts as answered, so a
+/// garbled answer can never show an offer twice.
+fn offer_state(offers: &JsValue, kind: &str) -> OfferState {
+    match js::get_string(offers, kind).as_deref() {
+        Some("open") => OfferState::Open,
+        Some("pending") => OfferState::Pending,
+        Some("locked") => OfferState::Locked,
+        Some("accepted") => OfferState::Accepted,
+        Some("declined") => OfferState::Declined,
+        Some("failed") => OfferState::Failed,
+        Some("not_available") => OfferState::NotAvailable,
+        _ => OfferState::Closed,
+    }
+}
+
+/// Money in the session's currency.
+pub fn money(currency: Currency, minor: i64) -> Money {
+    Money::new(minor, currency)
+}

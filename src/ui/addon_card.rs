@@ -1,0 +1,137 @@
+use leptos::html::{Section, H2};
+use leptos::prelude::*;
+use momentum_core::api::AddonKind;
+use momentum_core::checkout::Payment;
+use momentum_core::funnel::ARM_DELAY_MS;
+use std::time::Duration;
+
+use crate::intl;
+use crate::session::{money, Session};
+use crate::ui::challenge::Challenge;
+use crate::ui::order_number::OrderNumber;
+
+/// The one-click add-on card shown right after payment: a headline, the deliverable, the price as
+/// an increment, which card pays, refund terms, Accept and "No thanks". Built to be read in three
+/// seconds. On a phone it is a bottom sheet in the top layer; on a desktop it takes the checkout's
+/// place. Focus moves to its heading.
+#[component]
+pub fn AddonCard(
+    /// The session after payment.
+    session: Session,
+    /// Which add-on this card offers.
+    kind: AddonKind,
+) -> impl IntoView {
+    let card = session.card(kind);
+    let paid = session.receipt.with_untracked(|r| {
+        r.as_ref()
+            .map(|r| (r.currency, r.card.clone(), r.order_id.clone()))
+    });
+    let (Some(card), Some((currency, paid_with, order_id))) = (card, paid) else {
+        return ().into_any();
+    };
+    let locale = session.locale.get_value();
+    let price = intl::format(money(currency, card.amount), locale.as_deref());
+    let refund_terms = session.offer.with_value(|o| o.refund_terms.clone());
+    let add = ["Add for ", &price].concat();
+    let friction = [
+        "One-click add · charged now to ",
+        &paid_with,
+        " · one-time charge",
+    ]
+    .concat();
+
+    // The buttons arm once the card has been painted and on screen for half a second; until then
+    // they say so (aria-disabled) and the session checks the time again.
+    let shown_at = StoredValue::new(f64::INFINITY);
+    let armed = RwSignal::new(false);
+    let sheet = NodeRef::<Section>::new();
+    let heading = NodeRef::<H2>::new();
+    sheet.on_load(|sheet| {
+        let narrow = window()
+            .match_media("(max-width: 40em)")
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.matches());
+        if narrow {
+            // The top layer: above any host z-index, out of the host's containment and layout.
+            let _ = sheet.show_popover();
+        }
+    });
+    heading.on_load(move |heading| {
+        let _ = heading.focus();
+        request_animation_frame(move || {
+            shown_at.set_value(js_sys::Date::now());
+            set_timeout(
+                move || armed.set(true),
+                Duration::from_millis(ARM_DELAY_MS as u64),
+            );
+        });
+    });
+
+    let busy = move || session.addon.with(Payment::is_busy) || session.declining.get();
+    let status = move || match session.addon.get() {
+        Payment::Submitting { .. } => Some("Adding it to your order…"),
+        Payment::Authenticating { .. } => Some("Waiting for your bank to confirm…"),
+        Payment::Processing { .. } => Some("Your bank is processing the payment…"),
+        Payment::Checking { .. } => Some("Checking your payment… You will not be charged twice."),
+        _ => session.declining.get().then_some("One moment…"),
+    };
+    let gave_up = move || {
+        session
+            .addon
+            .with(|p| matches!(p, Payment::Checking { .. }) && p.retry_delay_ms().is_none())
+    };
+    let challenge = move || match session.addon.get() {
+        Payment::Authenticating { url, .. } => Some(view! { <Challenge session url/> }),
+        _ => None,
+    };
+    view! {
+        <p class="m-card m-paid" role="status">
+            <span>"✓ Payment received"</span>
+            <OrderNumber order_id/>
+        </p>
+        <section
+            node_ref=sheet
+            popover="manual"
+            class="m-card m-addon"
+            aria-labelledby="m-addon-title"
+            aria-describedby="m-addon-deliverable"
+            data-testid=kind.as_str()
+        >
+            <h2 id="m-addon-title" class="m-title" tabindex="-1" node_ref=heading>
+                <span class="m-visually-hidden">"One-time offer: "</span>
+                {card.headline}
+            </h2>
+            <p id="m-addon-deliverable">{card.deliverable}</p>
+            <button
+                type="button"
+                class="m-button m-pay"
+                aria-disabled=move || (busy() || !armed.get()).to_string()
+                on:click=move |ev| {
+                    session.accept(kind, ev.is_trusted(), shown_at.get_value());
+                }
+            >
+                {add}
+            </button>
+            <p class="m-muted m-small">{friction}</p>
+            <p class="m-muted m-small">{refund_terms}</p>
+            <p class="m-status" role="status">{status}</p>
+            <p class="m-error-detail" role="alert">{move || session.addon_note.get()}</p>
+            <Show when=gave_up>
+                <button type="button" class="m-button m-secondary" on:click=move |_| session.check_addon_again(kind)>
+                    "Check again"
+                </button>
+            </Show>
+            <button
+                type="button"
+                class="m-button m-secondary"
+                aria-disabled=move || (busy() || !armed.get()).to_string()
+                on:click=move |_| session.decline(kind, shown_at.get_value())
+            >
+                "No thanks"
+            </button>
+        </section>
+        {challenge}
+    }
+    .into_any()
+}

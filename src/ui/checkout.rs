@@ -1,0 +1,54 @@
+use leptos::prelude::*;
+use momentum_core::checkout::Payment;
+
+use crate::session::Session;
+use crate::ui::buyer_fields::BuyerFields;
+use crate::ui::challenge::Challenge;
+use crate::ui::exit_offer::ExitOffer;
+use crate::ui::order_bump::OrderBump;
+use crate::ui::order_summary::OrderSummary;
+use crate::ui::pay_button::PayButton;
+use crate::ui::payment_field::PaymentField;
+use crate::ui::product_summary::ProductSummary;
+
+/// The checkout: product, order bump, buyer details, payment, summary and the Pay button; the exit
+/// offer watches it while it is open.
+#[component]
+pub fn Checkout(
+    /// The checkout session.
+    session: Session,
+) -> impl IntoView {
+    session.load_quotes();
+    let summary = move || {
+        let quote = session.quote()?;
+        let currency = session.currency()?;
+        Some(
+            view! { <OrderSummary quote currency locale=session.locale.get_value() caption="Order summary"/> },
+        )
+    };
+    let challenge = move || match session.payment.get() {
+        Payment::Authenticating { url, .. } => Some(view! { <Challenge session url/> }),
+        _ => None,
+    };
+    view! {
+        <form
+            class="m-card m-checkout"
+            aria-labelledby="m-product-name"
+            novalidate
+            on:focusin=move |_| session.initiate()
+            // Enter in a field never pays: only a click on the Pay button does.
+            on:submit=move |ev| ev.prevent_default()
+        >
+            <ProductSummary session/>
+            <OrderBump session/>
+            <BuyerFields session/>
+            <PaymentField session/>
+            {summary}
+            <p class="m-error-detail" role="alert">{move || session.blocked.get()}</p>
+            <p class="m-status" role="status">{move || session.notice.get()}</p>
+            <PayButton session/>
+        </form>
+        {challenge}
+        <ExitOffer session/>
+    }
+}

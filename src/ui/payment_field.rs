@@ -1,0 +1,22 @@
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::session::Session;
+
+/// Where the page's payment provider mounts its own card fields. The widget never reads them; it
+/// asks the provider for a one-time token when the shopper pays.
+#[component]
+pub fn PaymentField(
+    /// The checkout session.
+    session: Session,
+) -> impl IntoView {
+    let container = NodeRef::<Div>::new();
+    container.on_load(move |element| session.attach_payment(element.into()));
+    view! {
+        <fieldset class="m-payment" aria-describedby="m-payment-error">
+            <legend>"Payment"</legend>
+            <div node_ref=container class="m-payment-fields"></div>
+            <p id="m-payment-error" class="m-field-error" role="alert">{move || session.payment_error.get()}</p>
+        </fieldset>
+    }
+}
