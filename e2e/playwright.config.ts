@@ -22,8 +22,9 @@ export default defineConfig({
   ],
   webServer: [
     {
-      // The real reference backend: the API, the bundle (with CORS) and the demo page.
-      command: `../target/debug/momentum-server --addr ${new URL(API_ORIGIN).host} --db ${db} --static-dir ../dist`,
+      // The real reference backend: the API, the bundle (with CORS) and the demo page. Without
+      // request budgets: every test's shopper comes from 127.0.0.1.
+      command: `../target/debug/momentum-server --addr ${new URL(API_ORIGIN).host} --db ${db} --static-dir ../dist --rate-limit off`,
       url: `${API_ORIGIN}/healthz`,
       reuseExistingServer: false,
       stdout: 'pipe',

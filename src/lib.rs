@@ -4,6 +4,16 @@
 //! [`mount`]; everything the shopper sees is rendered here. Pure logic lives in `momentum-core`.
 #![cfg(target_arch = "wasm32")]
 
+/// `leptos::view!` for the widget's components. Leptos renders a subtree with nothing dynamic in it
+/// from an HTML string (`innerHTML`), which a host page with Trusted Types
+/// (`require-trusted-types-for 'script'`) refuses; a scope class turns that off, so every element
+/// is created with `createElement`. The class (`m-el`) carries no style.
+macro_rules! html {
+    ($($view:tt)*) => {
+        leptos::view! { class = "m-el", $($view)* }
+    };
+}
+
 mod api_client;
 mod decode;
 mod exit_watch;

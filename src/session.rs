@@ -28,6 +28,10 @@ const QUOTE_RETRY_MS: [u32; 2] = [500, 1_500];
 /// How long the checkout waits for the page to register its payment provider.
 const ADAPTER_WAIT_MS: u32 = 5_000;
 
+/// What the shopper reads after closing the 3-D Secure dialog.
+const CANCELED_MESSAGE: &str =
+    "Authentication was canceled, so nothing was charged. You can try again.";
+
 /// Both quotes for the current buyer country, so the bump toggles with no network wait.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quotes {
@@ -425,6 +429,8 @@ impl Session {
                     .into(),
                 ),
                 ("payment_token", token.into()),
+                // The server refuses the order if this is no longer the price (`price_changed`).
+                ("expected_total", JsValue::from(quote.total as f64)),
             ]);
             self.secrets
                 .update_value(|s| s.body = Some(api_client::json(&body)));
@@ -444,15 +450,22 @@ impl Session {
     async fn settle(self, key: String) {
         loop {
             let outcome = match self.payment.get_untracked() {
-                Payment::Submitting { .. } | Payment::Checking { .. } => self.create_order(&key).await,
+                Payment::Submitting { .. } | Payment::Checking { .. } => {
+                    self.create_order(&key).await
+                }
                 Payment::Processing { order_id, .. } => self.order_outcome(&order_id).await,
-                Payment::Authenticating { order_id, url, .. } => match self.authenticate(&url).await {
-                    Some(_) => self.confirm(&order_id, "order").await,
-                    None => Outcome::Declined {
-                        code: "authentication_canceled".into(),
-                        message: "Authentication was canceled, so nothing was charged. You can try again.".into(),
-                    },
-                },
+                Payment::Authenticating { order_id, url, .. } => {
+                    match self.authenticate(&url).await {
+                        Some(_) => self.confirm(&order_id, "order").await,
+                        None => {
+                            self.cancel(&order_id, "order");
+                            Outcome::Declined {
+                                code: "authentication_canceled".into(),
+                                message: CANCELED_MESSAGE.into(),
+                            }
+                        }
+                    }
+                }
                 _ => return,
             };
             self.payment.update(|p| p.apply(outcome));
@@ -461,6 +474,10 @@ impl Session {
                 Payment::Declined { code, message } => {
                     self.secrets.update_value(|s| *s = Secrets::default());
                     self.payment_error.set(Some(message.clone()));
+                    if code == "price_changed" {
+                        // Nothing was charged: show the new total; the shopper decides again.
+                        self.load_quotes();
+                    }
                     let mut detail = self.amounts();
                     detail.push(("code", code.into()));
                     detail.push(("message", message.into()));
@@ -577,6 +594,31 @@ impl Session {
             "status",
             Some(order_id),
         )
+    }
+
+    /// The shopper gave up on the 3-D Secure check of `target`: the backend voids the charge, so a
+    /// late approval at the bank takes nothing (or is refunded). Sent in the background, again
+    /// while its outcome is unknown; the shopper never waits for it. The order's credential is
+    /// taken now, as a declined primary payment forgets it.
+    fn cancel(&self, order_id: &str, target: &'static str) {
+        let url = self.url(&["/v1/orders/", order_id, "/cancel"].concat());
+        let bearer = self.bearer();
+        spawn_local(async move {
+            let body = api_client::json(&js::object(&[("target", target.into())]));
+            for delay in addons::RETRY_MS {
+                js::wait(delay).await;
+                let answer = api_client::send(Call {
+                    url: &url,
+                    body: Some(&body),
+                    key: None,
+                    bearer: bearer.as_deref(),
+                })
+                .await;
+                if !matches!(&answer, Err(e) if e.outcome_unknown()) {
+                    break;
+                }
+            }
+        });
     }
 
     /// After 3-D Secure: asks the backend to confirm `target` (`order`, `upsell`, `downsell`).

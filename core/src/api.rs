@@ -96,6 +96,13 @@ pub struct CreateOrderRequest {
     pub buyer: Buyer,
     /// One-time payment token from the provider's fields (the test gateway's `tok_…`).
     pub payment_token: String,
+    /// The total the shopper was shown (minor units). When the current price differs, the order
+    /// is refused with `409 price_changed` and the new quote, and nothing is charged.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub expected_total: Option<i64>,
 }
 
 /// Outcome of the primary payment.
@@ -357,7 +364,8 @@ pub struct OfferAnswers {
 pub struct EventView {
     /// `order_created`, `payment_succeeded`, `payment_requires_action`, `payment_processing`,
     /// `payment_declined`, `upsell_accepted`, `upsell_declined`, `upsell_failed`,
-    /// `downsell_accepted`, `downsell_declined`, `downsell_failed`, `refund_issued`.
+    /// `downsell_accepted`, `downsell_declined`, `downsell_failed`, `payment_canceled`,
+    /// `refund_issued`.
     #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub kind: String,
     /// Unix seconds.
@@ -398,6 +406,9 @@ pub struct Receipt {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub variant: Option<String>,
+    /// The exit-offer discount priced this order (so the creator can count its use).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub exit_offer: bool,
     /// ISO 4217.
     pub currency: String,
     /// Minor-unit digits.
@@ -765,11 +776,19 @@ pub struct ErrorBody {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub field: Option<String>,
+    /// With `price_changed`: the cart as it is priced now.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub quote: Option<Box<QuoteResponse>>,
 }
 
 /// Minimal e-mail check: one `@`, non-empty local part, a dotted domain, no spaces, ≤ 254 chars.
 pub fn is_plausible_email(email: &str) -> bool {
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // Bidirectional controls would let `ana@example.com` display as another address.
+    let odd = |c: char| c.is_whitespace() || c.is_control() || crate::offer::is_bidi_control(c);
+    if email.len() > 254 || email.chars().any(odd) {
         return false;
     }
     let Some((local, domain)) = email.split_once('@') else {
@@ -814,6 +833,9 @@ mod tests {
         assert!(!is_plausible_email("@example.com"));
         assert!(!is_plausible_email("a@b@c.com"));
         assert!(!is_plausible_email("a@.com"));
+        for c in ['\u{202E}', '\u{2066}', '\u{200F}', '\u{061C}'] {
+            assert!(!is_plausible_email(&format!("ana{c}@example.com")), "{c:?}");
+        }
     }
 
     #[test]

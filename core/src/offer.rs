@@ -93,7 +93,8 @@ pub struct ExitOfferConfig {
 pub struct VariantConfig {
     /// Variant id, e.g. `"b"`.
     pub id: String,
-    /// Relative weight for assignment (0 = never assigned, still resolvable).
+    /// Relative weight for assignment. 0 pauses the variant: never assigned, and refused in new
+    /// quotes and orders (`variant_paused`); orders already placed with it keep it.
     #[cfg_attr(feature = "serde", serde(default))]
     pub weight: u32,
     /// Product price override.
@@ -256,6 +257,20 @@ pub enum ResolveError {
     Invalid(FieldError),
 }
 
+/// The bidirectional formatting characters that reorder a run of text: embeddings and overrides
+/// (U+202A–U+202E) and isolates (U+2066–U+2069). In creator copy or an e-mail address they make
+/// the text read differently from what it is ("Trojan Source", CVE-2021-42574).
+pub fn is_bidi_override(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// [`is_bidi_override`] or a directional mark (U+200E, U+200F, U+061C). Copy in a right-to-left
+/// language may need the marks (they reorder nothing beyond the neighbouring punctuation), so
+/// texts only refuse overrides; addresses and URLs never need either.
+pub fn is_bidi_control(c: char) -> bool {
+    is_bidi_override(c) || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
     if value.trim().is_empty() {
         errors.push(FieldError::new(field, "required", "must not be empty"));
@@ -265,11 +280,14 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
             "too_long",
             format!("must be at most {max} characters"),
         ));
-    } else if value.chars().any(|c| c.is_control() && c != '\n') {
+    } else if value
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || is_bidi_override(c))
+    {
         errors.push(FieldError::new(
             field,
             "invalid_text",
-            "must not contain control characters",
+            "must not contain control characters or bidirectional overrides",
         ));
     }
 }
@@ -319,7 +337,9 @@ fn is_valid_fallback_url(url: &str) -> bool {
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     !host.is_empty()
         && url.len() <= 2048
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_bidi_control(c))
 }
 
 impl OfferConfig {
@@ -743,6 +763,29 @@ mod tests {
         });
         assert_eq!(fields(&o), ["exit_offer.detector.short_page_pct"]);
         assert_eq!(o.validate()[0].code, "invalid_threshold");
+    }
+
+    #[test]
+    fn bidi_overrides_are_refused_in_copy_and_urls() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2069}',
+        ] {
+            let mut o = demo_offer();
+            o.product.label = format!("Presets {c}(evil)");
+            assert_eq!(fields(&o), ["product.label"], "{c:?}");
+            assert_eq!(o.validate()[0].code, "invalid_text");
+            let mut o = demo_offer();
+            o.refund_terms = format!("14 days{c}");
+            assert_eq!(fields(&o), ["refund_terms"], "{c:?}");
+        }
+        // Right-to-left copy keeps its marks.
+        let mut o = demo_offer();
+        o.product.label = "\u{5E7}\u{5D5}\u{5E8}\u{5E1} \u{200F}(2025)".into();
+        assert_eq!(fields(&o), Vec::<String>::new());
+        o.fallback_url = "https://example.com/\u{200F}pay".into();
+        assert_eq!(fields(&o), ["fallback_url"]);
+        o.fallback_url = "https://example.com/\u{202E}yap".into();
+        assert_eq!(fields(&o), ["fallback_url"]);
     }
 
     #[test]

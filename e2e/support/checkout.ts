@@ -1,7 +1,7 @@
 import { expect, type APIRequestContext, type Locator, type Page, type TestInfo } from '@playwright/test';
 
 /** The reference backend's demo admin key (the e2e server runs without --admin-key). */
-const ADMIN = 'sk_test_momentum_admin';
+export const ADMIN_KEY = 'sk_test_momentum_admin';
 
 /** Test cards of the reference backend's test gateway (docs/api.md). */
 export const CARDS = {
@@ -74,7 +74,7 @@ export class Checkout {
 /** Every order the backend has for `email`, and its succeeded charges. */
 export async function ordersOf(api: APIRequestContext, email: string) {
   const response = await api.get(`/v1/admin/orders?email=${encodeURIComponent(email)}`, {
-    headers: { authorization: `Bearer ${ADMIN}` },
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
   });
   expect(response.ok()).toBeTruthy();
   const { orders } = await response.json();

@@ -23,7 +23,11 @@ export function installRecorder(names: readonly string[]) {
       });
     });
   }
+  // `sample` is the start of the offending value (for Trusted Types: "<sink>|<value>"), `source`
+  // and `line` where it was assigned.
   document.addEventListener('securitypolicyviolation', (e) =>
-    w.__cspViolations.push({ directive: e.violatedDirective, blocked: e.blockedURI }),
+    w.__cspViolations.push({
+      directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample, source: e.sourceFile, line: e.lineNumber,
+    }),
   );
 }

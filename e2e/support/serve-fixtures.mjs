@@ -24,6 +24,9 @@ const strict = (nonce, wasm) =>
 const POLICIES = {
   'csp-strict.html': (nonce) => strict(nonce, true),
   'csp-no-wasm.html': (nonce) => strict(nonce, false),
+  // The strict policy plus Trusted Types: HTML, script and script-URL sinks take only values made
+  // by a policy (no `trusted-types` directive, so any policy name, and none is created here).
+  'trusted-types.html': (nonce) => `${strict(nonce, true)}; require-trusted-types-for 'script'`,
 };
 // Pages served like an ordinary landing page (revalidated, not `no-store`), so that the browser may
 // keep them in its back-forward cache: the exit-intent tests leave them and come back.

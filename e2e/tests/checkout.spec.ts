@@ -1,5 +1,6 @@
-import { test, expect } from '../support/test';
-import { Checkout, CARDS, buyer, ordersOf, money, loseFirstAnswer } from '../support/checkout';
+import type { Request } from '@playwright/test';
+import { test, expect, offer } from '../support/test';
+import { Checkout, CARDS, ADMIN_KEY, buyer, ordersOf, money, loseFirstAnswer } from '../support/checkout';
 import { events, eventTypes } from '../support/widget';
 import { API_ORIGIN } from '../support/origins';
 
@@ -10,6 +11,8 @@ test.beforeEach(async ({ page }) => {
 
 test('buys without the bump: itemized receipt that adds up, exactly one charge', async ({ page, api }, info) => {
   const checkout = new Checkout(page);
+  // The refund terms are read before paying, not only on the receipt.
+  await expect(checkout.root.locator('form.m-checkout')).toContainText((await offer(api)).refund_terms);
   const email = buyer(info);
   await checkout.fill(email, CARDS.ok);
   await checkout.pay.click();
@@ -116,6 +119,33 @@ test('closing the 3-D Secure dialog charges nothing and lets the shopper retry',
   expect((await ordersOf(api, email)).charges).toHaveLength(0);
 });
 
+test('closing the 3-D Secure dialog cancels the payment at the backend, so a late approval at the bank charges nothing', async ({ page, api }, info) => {
+  const checkout = new Checkout(page);
+  const email = buyer(info);
+  const cancels: Request[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/cancel')) cancels.push(r);
+  });
+  await checkout.fill(email, CARDS.threeDS);
+  await checkout.pay.click();
+  await expect(checkout.challenge).toBeVisible();
+  const bank = await checkout.challenge.locator('iframe').getAttribute('src');
+  const canceled = page.waitForResponse((r) => r.url().endsWith('/cancel'));
+  await checkout.challenge.getByRole('button', { name: 'Cancel payment' }).click();
+  await expect(checkout.paymentError).toContainText('nothing was charged');
+  expect((await canceled).status()).toBe(200);
+  const { orders } = await ordersOf(api, email);
+  expect(cancels).toHaveLength(1);
+  expect(cancels[0].url()).toBe(`${API_ORIGIN}/v1/orders/${orders[0].order_id}/cancel`);
+  expect(cancels[0].postData()).toBe('{"target":"order"}');
+  expect((await cancels[0].allHeaders())['authorization']).toMatch(/^Bearer osec_/);
+  // The bank's page, left open elsewhere, is approved after all: the order stays declined.
+  expect((await api.post(bank!, { form: { outcome: 'approve' } })).ok()).toBeTruthy();
+  const after = await ordersOf(api, email);
+  expect(after.orders.map((o: any) => o.status)).toEqual(['declined']);
+  expect(after.charges).toHaveLength(0);
+});
+
 test('a processing payment is polled until it settles, and only then comes the upsell', async ({ page, api }, info) => {
   const checkout = new Checkout(page);
   const email = buyer(info);
@@ -211,4 +241,31 @@ test('at 320 px the checkout has no horizontal scroll', async ({ page }) => {
   await page.setViewportSize({ width: 320, height: 640 });
   await expect(new Checkout(page).pay).toBeVisible();
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+});
+
+test('an offer repriced between the quote and Pay: nothing charged, the new total shown, then charged exactly', async ({ page, api }, info) => {
+  const id = `repriced-${info.project.name}-${Date.now().toString(36)}`;
+  const base = await (await api.get('/v1/offers/creator-course')).json();
+  const put = (price: number) =>
+    api.put(`/v1/offers/${id}`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      data: { ...base, id, product: { ...base.product, price }, variants: [] },
+    });
+  expect((await put(4900)).ok()).toBeTruthy();
+  await page.goto(`/any-offer.html?offer=${id}`);
+  const checkout = new Checkout(page);
+  await expect(checkout.pay).toHaveText(`Pay ${await money(page, 4900, 'EUR')}`);
+  expect((await put(5900)).ok()).toBeTruthy(); // the creator raises the price meanwhile
+  const email = buyer(info);
+  await checkout.fill(email, CARDS.ok);
+  await checkout.pay.click();
+  await expect(checkout.paymentError).toHaveText('The price has changed since it was shown. Check the new total, then pay again.');
+  await expect(checkout.pay).toHaveText(`Pay ${await money(page, 5900, 'EUR')}`);
+  expect((await ordersOf(api, email)).charges).toHaveLength(0);
+  const failed = (await events(page)).find((e) => e.type === 'momentum:payment_failed')!;
+  expect(failed.detail).toMatchObject({ code: 'price_changed' });
+  await checkout.pay.click();
+  await expect(checkout.offer('upsell')).toBeVisible();
+  const { charges } = await ordersOf(api, email);
+  expect(charges.map((c: any) => c.amount)).toEqual([5900]);
 });

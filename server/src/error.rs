@@ -2,7 +2,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use momentum_core::api::{ErrorBody, ErrorResponse};
+use momentum_core::api::{ErrorBody, ErrorResponse, QuoteResponse};
 use momentum_core::offer::FieldError;
 
 /// An API error: HTTP status, stable code, message, optional field path.
@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// Field path, for validation errors.
     pub field: Option<String>,
+    /// The current quote, for `price_changed`.
+    pub quote: Option<Box<QuoteResponse>>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            quote: None,
         }
     }
 
@@ -40,7 +43,14 @@ impl ApiError {
             code,
             message: message.into(),
             field: Some(field.into()),
+            quote: None,
         }
+    }
+
+    /// Attaches the current quote (for `price_changed`).
+    pub fn with_quote(mut self, quote: QuoteResponse) -> ApiError {
+        self.quote = Some(Box::new(quote));
+        self
     }
 
     /// Sets the field.
@@ -80,6 +90,7 @@ impl ApiError {
                 code: self.code.to_string(),
                 message: self.message.clone(),
                 field: self.field.clone(),
+                quote: self.quote.clone(),
             },
         }
     }
@@ -113,7 +124,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::CONFLICT {
+        // Only where waiting helps: a transient fault, or work still in progress under this key.
+        let retry_later = self.status == StatusCode::SERVICE_UNAVAILABLE
+            || matches!(self.code, "idempotency_key_in_use" | "addon_in_progress");
+        if retry_later {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

@@ -1,8 +1,8 @@
 //! The payment provider, behind a trait. The reference backend ships [`crate::test_gateway`]; a real
 //! provider (e.g. Stripe: tokens → PaymentMethods, charges → PaymentIntents) implements the same
-//! four calls. Every call that moves money takes an idempotency key, and the implementation must
+//! six calls. Every call that moves money takes an idempotency key, and the implementation must
 //! honour it (return the first result for a repeated key), because the server retries after
-//! crashes and timeouts with the same key.
+//! crashes and timeouts with the same key, and finds a charge whose answer it lost by that key.
 //!
 //! The trait is synchronous: the service runs each request on tokio's blocking pool, so an HTTP
 //! provider client may block (or drive its own runtime handle).
@@ -63,6 +63,8 @@ pub enum GatewayStatus {
         /// Shopper-safe message.
         message: String,
     },
+    /// Voided by [`Gateway::void`] before it took any money; it never will.
+    Canceled,
 }
 
 /// A charge at the provider.
@@ -112,6 +114,15 @@ pub trait Gateway: Send + Sync {
     fn charge(&self, req: &ChargeRequest<'_>) -> Result<GatewayCharge, GatewayError>;
     /// Current state of a charge (after 3-D Secure, or while processing).
     fn retrieve(&self, reference: &str) -> Result<GatewayCharge, GatewayError>;
+    /// The charge made under `idempotency_key` in its current state, or `None` when the provider
+    /// never received it: how the server learns what became of a charge whose answer it did not
+    /// record (the process died during the call). Stripe: search PaymentIntents by metadata.
+    fn find_by_key(&self, idempotency_key: &str) -> Result<Option<GatewayCharge>, GatewayError>;
+    /// Voids a charge that has not settled (awaiting 3-D Secure, processing), so that a later
+    /// approval takes no money (Stripe: cancel the PaymentIntent). Returns the state afterwards:
+    /// `Canceled`, or the settled state when it was too late (`Succeeded`: the approval came
+    /// first, and the caller refunds it). Repeating it is harmless.
+    fn void(&self, reference: &str) -> Result<GatewayCharge, GatewayError>;
     /// Refunds `amount` of a charge; returns the refund reference. Idempotent per key.
     fn refund(
         &self,

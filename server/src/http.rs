@@ -23,6 +23,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Document, Strict};
+use crate::rate_limit::{self, RateLimiter};
 use crate::service::{Reply, Service};
 use crate::static_files;
 use crate::test_gateway::{validate_card, TestGateway};
@@ -31,12 +32,18 @@ use crate::util::now_secs;
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Time to receive a whole request body once its head has arrived: 64 KiB at ~2 KB/s, slower than
+/// any real link, so a client trickling a body cannot hold a connection for long.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Shared state of the handlers.
 pub struct AppState {
     /// The API logic.
     pub service: Arc<Service>,
     /// The test gateway (tokenization and challenge pages).
     pub test_gateway: Arc<TestGateway>,
+    /// Request budgets per client and per order.
+    pub rate_limiter: Arc<RateLimiter>,
 }
 
 type St = State<Arc<AppState>>;
@@ -188,7 +195,18 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 async fn body_bytes(req: Request) -> ApiResult<Bytes> {
-    Bytes::from_request(req, &()).await.map_err(|e| {
+    let read = tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(req, &()));
+    let Ok(read) = read.await else {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        ));
+    };
+    read.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -248,10 +266,45 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(IDEMPOTENCY_HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+/// The `Idempotency-Key` header, if sent (the service says whether it is required and valid).
+/// Sent twice, it is refused: which one would the key be?
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut values = parts.headers.get_all(IDEMPOTENCY_HEADER).iter();
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(ApiError::field(
+                "idempotency_key_invalid",
+                "Idempotency-Key",
+                "send the Idempotency-Key header once",
+            ));
+        }
+        Ok(IdempotencyKey(first.map(|v| {
+            String::from_utf8_lossy(v.as_bytes()).into_owned()
+        })))
+    }
+}
+
+/// A creator call authenticated by the admin key, checked before the body is read: without the
+/// key the answer is 401/403 whatever the body, so the validator is no oracle for strangers.
+pub struct Admin;
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        state
+            .service
+            .require_admin(bearer(&parts.headers).as_deref())
+            .map(|()| Admin)
+    }
 }
 
 // ------------------------------------------------------------------------ handlers
@@ -280,6 +333,7 @@ async fn get_offer(State(s): St, PathParams(id): PathParams<String>) -> Response
 async fn put_offer(
     State(s): St,
     PathParams(id): PathParams<String>,
+    _: Admin,
     headers: HeaderMap,
     ApiJson(offer): ApiJson<OfferConfig>,
 ) -> Response {
@@ -293,10 +347,9 @@ async fn quote(State(s): St, ApiJson(req): ApiJson<QuoteRequest>) -> Response {
 
 async fn create_order(
     State(s): St,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(req): ApiJson<CreateOrderRequest>,
 ) -> Response {
-    let key = idempotency_key(&headers);
     match blocking(move || s.service.create_order(key.as_deref(), &req)).await {
         Ok(r) => reply(r),
         Err(e) => e.into_response(),
@@ -326,10 +379,10 @@ async fn addon(
     State(s): St,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(req): ApiJson<AddonRequest>,
 ) -> Response {
     let auth = bearer(&headers);
-    let key = idempotency_key(&headers);
     match blocking(move || s.service.addon(&id, auth.as_deref(), key.as_deref(), &req)).await {
         Ok(r) => reply(r),
         Err(e) => e.into_response(),
@@ -356,9 +409,21 @@ async fn confirm(
     result(blocking(move || s.service.confirm(&id, auth.as_deref(), &req)).await)
 }
 
+/// The shopper abandoned a 3-D Secure check; the body has confirm's shape (`{"target": …}`).
+async fn cancel(
+    State(s): St,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> Response {
+    let auth = bearer(&headers);
+    result(blocking(move || s.service.cancel(&id, auth.as_deref(), &req)).await)
+}
+
 async fn refund(
     State(s): St,
     PathParams((id, line)): PathParams<(String, String)>,
+    _: Admin,
     req: Request,
 ) -> Response {
     let headers = req.headers().clone();
@@ -488,10 +553,10 @@ fn challenge_page(v: &crate::test_gateway::ChallengeView) -> Response {
         })
         .unwrap_or_else(|_| v.amount.to_string());
     if v.state != "pending" {
-        let (word, outcome) = if v.state == "approved" {
-            ("approved", "approved")
-        } else {
-            ("failed", "failed")
+        let (word, outcome) = match v.state.as_str() {
+            "approved" => ("approved", "approved"),
+            "canceled" => ("canceled", "failed"),
+            _ => ("failed", "failed"),
         };
         let main = format!(
             "<h1>Authentication {word}</h1><p id=\"momentum-3ds-result\" data-challenge=\"{id}\" data-outcome=\"{outcome}\" role=\"status\">\
@@ -533,7 +598,20 @@ async fn challenge_get(State(s): St, PathParams(id): PathParams<String>) -> Resp
     }
 }
 
-async fn challenge_post(State(s): St, PathParams(id): PathParams<String>, body: Bytes) -> Response {
+async fn challenge_post(
+    State(s): St,
+    PathParams(id): PathParams<String>,
+    req: Request,
+) -> Response {
+    let Ok(body) = body_bytes(req).await else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            page(
+                "Bad request",
+                "<h1>Bad request</h1><p>The form could not be read.</p>",
+            ),
+        );
+    };
     let form = String::from_utf8_lossy(&body);
     let approve = match form.split('&').find_map(|kv| kv.strip_prefix("outcome=")) {
         Some("approve") => true,
@@ -589,6 +667,7 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
         .route("/v1/orders/{order_id}/addons", post(addon))
         .route("/v1/orders/{order_id}/decline", post(decline))
         .route("/v1/orders/{order_id}/confirm", post(confirm))
+        .route("/v1/orders/{order_id}/cancel", post(cancel))
         .route("/v1/orders/{order_id}/lines/{line_id}/refund", post(refund))
         .route("/v1/test-gateway/tokens", post(tokens))
         .layer(SetResponseHeaderLayer::overriding(
@@ -620,7 +699,13 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
         ])
         .expose_headers([HeaderName::from_static(REPLAYED_HEADER)])
         .max_age(Duration::from_secs(600));
+    let limiter = state.rate_limiter.clone();
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Inside CORS, so that a browser can read a 429.
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::guard,
+        ))
         .layer(cors)
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
@@ -629,6 +714,12 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("cross-origin-resource-policy"),
             HeaderValue::from_static("cross-origin"),
+        ))
+        // Everything that sets no cache policy of its own (static files and challenge pages do)
+        // is not to be stored: 404s, 405s, rejections and 429s included.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
         ))
         .with_state(state)
 }

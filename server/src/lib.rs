@@ -1,7 +1,8 @@
 //! Momentum's reference backend: the host fetch API v1 (see `docs/api.md`) on axum + SQLite, with a
 //! test payment gateway.
 //!
-//! Layers: [`http`] (routes, extraction, CORS, [`static_files`]) → [`service`] (validation,
+//! Layers: [`serve`] (connections: timeouts, cap) → [`http`] (routes, extraction, CORS,
+//! [`rate_limit`], [`static_files`]) → [`service`] (validation,
 //! idempotency, orders, add-ons, refunds; synchronous, run on the blocking pool) → [`store::Store`]
 //! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`]).
 
@@ -9,7 +10,9 @@ pub mod error;
 pub mod gateway;
 pub mod http;
 pub mod json;
+pub mod rate_limit;
 pub mod rules;
+pub mod serve;
 pub mod service;
 pub mod sqlite;
 pub mod static_files;
@@ -42,10 +45,20 @@ pub struct Config {
     pub admin_key: String,
     /// How long a `processing` test payment takes to settle.
     pub processing_delay: Duration,
+    /// Test flag: how long the test gateway takes to make a new charge, and again to answer it
+    /// (the windows in which a crash leaves a charge unsent or unrecorded). Zero outside tests.
+    pub test_crash_window: Duration,
     /// Public base URL (for 3-D Secure challenge links); `http://<bound addr>` when absent.
     pub public_url: Option<String>,
     /// JSON file with an array of offer configs, upserted at start (instead of the demo seed).
     pub offers_file: Option<PathBuf>,
+    /// Request budgets per client IP and per order.
+    pub limits: rate_limit::Limits,
+    /// Count clients by the last `X-Forwarded-For` address (behind a reverse proxy) instead of
+    /// the peer address.
+    pub trust_forwarded_for: bool,
+    /// Header read timeout, idle timeout and connection cap.
+    pub connections: serve::ConnLimits,
 }
 
 impl Default for Config {
@@ -56,8 +69,12 @@ impl Default for Config {
             static_dir: None,
             admin_key: DEMO_ADMIN_KEY.to_string(),
             processing_delay: Duration::from_millis(1500),
+            test_crash_window: Duration::ZERO,
             public_url: None,
             offers_file: None,
+            limits: rate_limit::Limits::default(),
+            trust_forwarded_for: false,
+            connections: serve::ConnLimits::default(),
         }
     }
 }
@@ -100,6 +117,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     app: axum::Router,
     service: Arc<service::Service>,
+    connections: serve::ConnLimits,
 }
 
 impl Server {
@@ -118,11 +136,14 @@ impl Server {
             load_offers(store.as_ref(), cfg.offers_file.as_ref())?;
             let gw = Arc::new(
                 test_gateway::TestGateway::open(&cfg.db, &public_url, cfg.processing_delay)
-                    .map_err(io_err)?,
+                    .map_err(io_err)?
+                    .with_crash_window(cfg.test_crash_window),
             );
             let service = Arc::new(
                 service::Service::new(store, gw.clone(), cfg.admin_key.clone()).map_err(io_err)?,
             );
+            // Before serving: charges a crash left without their outcome get it now.
+            service.recover();
             Ok((service, gw))
         })
         .await
@@ -130,12 +151,17 @@ impl Server {
         let state = Arc::new(http::AppState {
             service: service.clone(),
             test_gateway,
+            rate_limiter: Arc::new(rate_limit::RateLimiter::new(
+                &config.limits,
+                config.trust_forwarded_for,
+            )),
         });
         let app = http::router(state, config.static_dir.clone());
         Ok(Server {
             listener,
             app,
             service,
+            connections: config.connections,
         })
     }
 
@@ -164,9 +190,7 @@ impl Server {
                 }
             }
         });
-        let out = axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let out = serve::serve(self.listener, self.app, self.connections, shutdown).await;
         purge.abort();
         out
     }

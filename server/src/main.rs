@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use momentum_server::{Config, Server, DEMO_ADMIN_KEY};
 
+/// Shortest admin key accepted from `--admin-key` or `MOMENTUM_ADMIN_KEY`.
+const MIN_ADMIN_KEY_CHARS: usize = 16;
+
 const HELP: &str =
     "momentum-server: Momentum's reference backend (host fetch API v1 + test payment gateway)
 
@@ -15,22 +18,69 @@ OPTIONS:
   --addr <ip:port>            listen address (default 127.0.0.1:8080; port 0 = any free port)
   --db <path>                 SQLite file, created if missing (default momentum.sqlite)
   --static-dir <dir>          serve this directory at / (widget bundle, demo page), with CORS
-  --admin-key <key>           creator key for refunds and offer edits (env MOMENTUM_ADMIN_KEY;
-                              default: the demo key sk_test_momentum_admin)
+  --admin-key <key>           creator key for refunds and offer edits, at least 16 characters
+                              (env MOMENTUM_ADMIN_KEY; default: the demo key
+                              sk_test_momentum_admin, refused on a non-loopback --addr)
   --processing-delay-ms <ms>  how long a 'processing' test payment takes to settle (default 1500)
+  --test-crash-window-ms <ms> test flag: the test gateway takes this long to make a new charge,
+                              and as long again to answer, so that crash tests can kill the
+                              server in between (default 0)
   --public-url <url>          base URL for 3-D Secure challenge links (default http://<addr>)
   --offers <file.json>        upsert these offers (JSON array of offer configs) at start,
                               instead of seeding the demo offers
+  --rate-limit <spec>         request budgets (repeatable; env MOMENTUM_RATE_LIMITS, applied
+                              first): off | default | <name>=<count>/<period> | <name>=off,
+                              comma-separated; period s, min, h or e.g. 10min. Names and
+                              defaults: tokens=20/min, orders=20/min, addons=30/min (per client
+                              IP), addons-per-order=10/min, auth-failures=10/min (per client IP),
+                              auth-failures-per-order=10/10min, admin-failures=10/10min
+  --trust-forwarded-for       count clients by the last X-Forwarded-For address (only behind a
+                              reverse proxy that sets it; env MOMENTUM_TRUST_FORWARDED_FOR=1)
+  --header-timeout-secs <s>   time to send a request head, from connecting or from the previous
+                              response; also closes idle keep-alive connections (default 10)
+  --idle-timeout-secs <s>     close a connection on which nothing moves for this long while no
+                              request is being handled (default 30)
+  --max-connections <n>       connections served at once; more wait to be accepted (default 1024)
   -h, --help                  this text
 
 On start it prints 'momentum-server listening on http://<addr>' on stdout.";
 
+fn admin_key(key: String, source: &str) -> Result<String, String> {
+    if key.chars().count() < MIN_ADMIN_KEY_CHARS {
+        return Err(format!(
+            "{source} must be at least {MIN_ADMIN_KEY_CHARS} characters"
+        ));
+    }
+    Ok(key)
+}
+
+fn secs(name: &str, value: String) -> Result<Duration, String> {
+    match value.parse::<u64>() {
+        Ok(s) if s > 0 => Ok(Duration::from_secs(s)),
+        _ => Err(format!(
+            "{name}: expected a whole number of seconds, at least 1"
+        )),
+    }
+}
+
 fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
     let mut c = Config::default();
-    if let Ok(k) = std::env::var("MOMENTUM_ADMIN_KEY") {
-        if !k.is_empty() {
-            c.admin_key = k;
-        }
+    // Checked after the flags: `--admin-key` wins over the variable.
+    let env_key = std::env::var("MOMENTUM_ADMIN_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let mut flag_key = false;
+    if let Ok(spec) = std::env::var("MOMENTUM_RATE_LIMITS") {
+        c.limits
+            .apply(&spec)
+            .map_err(|e| format!("MOMENTUM_RATE_LIMITS: {e}"))?;
+    }
+    if let Ok(v) = std::env::var("MOMENTUM_TRUST_FORWARDED_FOR") {
+        c.trust_forwarded_for = match v.as_str() {
+            "1" | "true" => true,
+            "" | "0" | "false" => false,
+            _ => return Err("MOMENTUM_TRUST_FORWARDED_FOR: expected 1 or 0".into()),
+        };
     }
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
@@ -48,15 +98,30 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match name.as_str() {
+            "--trust-forwarded-for" if inline.is_none() => c.trust_forwarded_for = true,
+            "--trust-forwarded-for" => return Err("--trust-forwarded-for takes no value".into()),
             "--addr" => c.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
             "--db" => c.db = PathBuf::from(value()?),
             "--static-dir" => c.static_dir = Some(PathBuf::from(value()?)),
             "--admin-key" => {
-                let k = value()?;
-                if k.len() < 16 {
-                    return Err("--admin-key must be at least 16 characters".into());
+                c.admin_key = admin_key(value()?, "--admin-key")?;
+                flag_key = true;
+            }
+            "--rate-limit" => c
+                .limits
+                .apply(&value()?)
+                .map_err(|e| format!("--rate-limit: {e}"))?,
+            "--header-timeout-secs" => {
+                c.connections.header_timeout = secs("--header-timeout-secs", value()?)?
+            }
+            "--idle-timeout-secs" => {
+                c.connections.idle_timeout = secs("--idle-timeout-secs", value()?)?
+            }
+            "--max-connections" => {
+                c.connections.max_connections = match value()?.parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => n,
+                    _ => return Err("--max-connections: expected 1 to 1000000".into()),
                 }
-                c.admin_key = k;
             }
             "--processing-delay-ms" => {
                 c.processing_delay = Duration::from_millis(
@@ -65,10 +130,29 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
                         .map_err(|e| format!("--processing-delay-ms: {e}"))?,
                 )
             }
+            "--test-crash-window-ms" => {
+                c.test_crash_window = Duration::from_millis(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--test-crash-window-ms: {e}"))?,
+                )
+            }
             "--public-url" => c.public_url = Some(value()?),
             "--offers" => c.offers_file = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown option {other} (see --help)")),
         }
+    }
+    if let (Some(k), false) = (env_key, flag_key) {
+        c.admin_key = admin_key(k, "MOMENTUM_ADMIN_KEY")?;
+    }
+    // The demo key is printed in the docs: anyone who can reach the server could refund orders.
+    if c.admin_key == DEMO_ADMIN_KEY && !c.addr.ip().to_canonical().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {} with the demo admin key: set --admin-key or \
+             MOMENTUM_ADMIN_KEY (at least {MIN_ADMIN_KEY_CHARS} characters), or listen on a \
+             loopback address such as 127.0.0.1",
+            c.addr
+        ));
     }
     Ok(Some(c))
 }

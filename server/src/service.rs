@@ -25,7 +25,7 @@ use axum::http::StatusCode;
 use momentum_core::api::*;
 use momentum_core::money::Currency;
 use momentum_core::offer::{OfferConfig, ResolveError, ResolvedOffer};
-use momentum_core::quote::{addon_quote, quote_pair, QuoteError, TaxLine};
+use momentum_core::quote::{addon_quote, quote_pair, QuoteError, QuotePair, TaxLine};
 use momentum_core::tax::{TaxMode, TaxRule};
 use serde::Serialize;
 
@@ -37,6 +37,35 @@ use crate::util::{constant_time_eq, hex, hmac_sha256, now_secs, random_id, sha25
 
 /// How long idempotency records are kept (at least; purged hourly after that).
 pub const IDEMPOTENCY_RETENTION_SECS: i64 = 24 * 60 * 60;
+
+/// How long after its creation a primary charge that never reached the gateway (the process died
+/// first) is still sent by recovery: the shopper's checkout keeps retrying it with the same key
+/// for about that long, so the payment they are waiting for completes. Later they have gone, or
+/// paid again, and it is recorded as interrupted instead. Recovery never sends an add-on.
+pub const RESEND_PRIMARY_SECS: i64 = 10 * 60;
+
+/// The decline of a charge voided because the shopper canceled its 3-D Secure check.
+const CANCELED: (&str, &str) = (
+    "authentication_canceled",
+    "Authentication was canceled, so nothing was charged.",
+);
+
+/// The decline of a charge that never reached the gateway and that recovery does not send.
+const INTERRUPTED: (&str, &str) = (
+    "payment_interrupted",
+    "The payment was interrupted before it reached the bank, so nothing was charged.",
+);
+
+/// Who drives a pending charge, one whose gateway answer was never recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// The request that created it, or a retry with its key: send it (the gateway dedups by the
+    /// charge id, so a resumed request never charges twice).
+    Send,
+    /// Anyone else (start-up, a status read, another call on the order): ask the gateway what
+    /// became of it.
+    Recover,
+}
 
 /// A serialized response, possibly a replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +235,35 @@ fn resolve(offer: &OfferConfig, variant: Option<&str>) -> ApiResult<ResolvedOffe
     })
 }
 
+/// [`resolve`] for a new quote or order: a paused variant (weight 0) is not for sale.
+fn resolve_for_sale(offer: &OfferConfig, variant: Option<&str>) -> ApiResult<ResolvedOffer> {
+    let paused =
+        variant.is_some_and(|id| offer.variants.iter().any(|v| v.id == id && v.weight == 0));
+    if paused {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "variant_paused",
+            "this variant is paused (weight 0): quote again without it",
+        )
+        .with_field("variant"));
+    }
+    resolve(offer, variant)
+}
+
+/// The answer to `POST /v1/quotes`, also sent with `409 price_changed`.
+fn quote_response(resolved: &ResolvedOffer, pair: QuotePair, country: &str) -> QuoteResponse {
+    QuoteResponse {
+        offer_id: resolved.id.clone(),
+        variant: resolved.variant.clone(),
+        currency: pair.currency.code().to_string(),
+        exponent: pair.currency.exponent(),
+        tax_mode: pair.tax_mode,
+        country: country.to_owned(),
+        without_bump: pair.without_bump,
+        with_bump: pair.with_bump,
+    }
+}
+
 fn quote_error(e: QuoteError) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -240,14 +298,82 @@ fn charge_update(charge_id: &str, g: &crate::gateway::GatewayCharge) -> ChargeUp
             None,
             Some((code.clone(), message.clone())),
         ),
+        GatewayStatus::Canceled => (ChargeStatus::Declined, None, owned(CANCELED)),
     };
     ChargeUpdate {
         charge_id: charge_id.to_string(),
         status,
-        gateway_ref: g.reference.clone(),
+        gateway_ref: Some(g.reference.clone()),
         action_url,
         decline,
     }
+}
+
+/// Lines (of `only`'s charge, or all) whose charge the shopper canceled but that took money
+/// anyway, and that are not refunded yet.
+fn owed_refunds(o: &OrderRecord, only: Option<ChargeKind>) -> Vec<String> {
+    let canceled_but_paid = |charge_id: &str| {
+        o.charges.iter().any(|c| {
+            c.id == charge_id
+                && c.canceled_at.is_some()
+                && c.status == ChargeStatus::Succeeded
+                && only.is_none_or(|k| k == c.kind)
+        })
+    };
+    o.lines
+        .iter()
+        .filter(|l| canceled_but_paid(&l.charge_id))
+        .filter(|l| {
+            !o.refunds
+                .iter()
+                .any(|r| r.line_id == l.id && r.gateway_ref.is_some())
+        })
+        .map(|l| l.id.clone())
+        .collect()
+}
+
+fn owned((code, message): (&str, &str)) -> Option<(String, String)> {
+    Some((code.to_string(), message.to_string()))
+}
+
+fn target_kind(target: ConfirmTarget) -> ChargeKind {
+    match target {
+        ConfirmTarget::Order => ChargeKind::Primary,
+        ConfirmTarget::Upsell => ChargeKind::Upsell,
+        ConfirmTarget::Downsell => ChargeKind::Downsell,
+    }
+}
+
+fn still_processing() -> ApiError {
+    conflict(
+        "addon_in_progress",
+        "this charge is still being processed; retry shortly",
+    )
+}
+
+/// What `confirm` and `cancel` answer: where the `target` charge stands now.
+fn charge_answer(
+    order: &OrderRecord,
+    target: ConfirmTarget,
+    charge: &ChargeRecord,
+) -> ApiResult<ConfirmResponse> {
+    let settled = matches!(
+        charge.status,
+        ChargeStatus::Succeeded | ChargeStatus::Declined
+    );
+    Ok(ConfirmResponse {
+        target,
+        status: charge.status,
+        order_status: order_status(primary(order)?.status),
+        next: if charge.kind != ChargeKind::Primary && settled {
+            Some(Next::Receipt)
+        } else {
+            None
+        },
+        next_action: next_action_of(charge),
+        decline: decline_of(charge),
+        receipt: receipt(order)?,
+    })
 }
 
 fn funnel(o: &OrderRecord) -> Funnel {
@@ -392,6 +518,7 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
         status: order_status(f.primary),
         offer_id: o.header.offer_id.clone(),
         variant: o.header.variant.clone(),
+        exit_offer: o.header.exit_offer,
         currency: o.header.currency.clone(),
         exponent: Currency::from_code(&o.header.currency)
             .map(|c| c.exponent())
@@ -496,7 +623,9 @@ impl Service {
         constant_time_eq(bearer.as_bytes(), self.admin_key.as_bytes())
     }
 
-    fn require_admin(&self, bearer: Option<&str>) -> ApiResult<()> {
+    /// `401` without a bearer, `403` unless it is the admin key (the HTTP layer checks it before
+    /// reading a creator call's body).
+    pub fn require_admin(&self, bearer: Option<&str>) -> ApiResult<()> {
         match bearer {
             None => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -597,18 +726,9 @@ impl Service {
                 "this offer has no exit offer",
             ));
         }
-        let resolved = resolve(&offer, req.variant.as_deref())?;
+        let resolved = resolve_for_sale(&offer, req.variant.as_deref())?;
         let pair = quote_pair(&resolved, &rule, req.exit_offer).map_err(quote_error)?;
-        Ok(QuoteResponse {
-            offer_id: offer.id,
-            variant: resolved.variant,
-            currency: pair.currency.code().to_string(),
-            exponent: pair.currency.exponent(),
-            tax_mode: pair.tax_mode,
-            country: req.country.clone(),
-            without_bump: pair.without_bump,
-            with_bump: pair.with_bump,
-        })
+        Ok(quote_response(&resolved, pair, &req.country))
     }
 
     // ---------------------------------------------------------------- orders
@@ -657,13 +777,23 @@ impl Service {
                 "this offer has no order bump",
             ));
         }
-        let resolved = resolve(&offer, req.variant.as_deref())?;
+        let resolved = resolve_for_sale(&offer, req.variant.as_deref())?;
         let pair = quote_pair(&resolved, &rule, req.exit_offer).map_err(quote_error)?;
         let quote = if req.bump {
-            pair.with_bump
+            &pair.with_bump
         } else {
-            pair.without_bump
+            &pair.without_bump
         };
+        // What is charged is what was shown: an offer edited since the quote is asked again.
+        if req.expected_total.is_some_and(|shown| shown != quote.total) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "price_changed",
+                "The price has changed since it was shown. Check the new total, then pay again.",
+            )
+            .with_quote(quote_response(&resolved, pair, &req.buyer.country)));
+        }
+        let quote = quote.clone();
 
         // Save the payment method (idempotent per key + request at the provider).
         let pm = self
@@ -725,39 +855,87 @@ impl Service {
         self.finish_primary(&key, &order_id)
     }
 
-    /// Sends `charge` to the gateway if it is still pending (with the charge id as the gateway's
-    /// own idempotency key, so a resumed request can't charge twice), records the answer, and
-    /// returns the order as it stands afterwards.
-    fn charge_if_pending(
+    /// The in-process lock of a charge, held while it is sent and its answer recorded, so that a
+    /// recovery never decides about a charge that a live request is sending. `None`: held.
+    fn charge_lock(&self, charge_id: &str) -> Option<KeyGuard<'_>> {
+        self.lock(&IdemKey {
+            endpoint: "charge",
+            scope: String::new(),
+            key: charge_id.to_string(),
+        })
+    }
+
+    /// Drives a pending charge (its [`Self::charge_lock`] held by the caller) to the gateway's
+    /// answer, records it, and returns the order as it stands afterwards. The charge id is the
+    /// gateway's idempotency key. Recovery asks the gateway for the charge by that key; one the
+    /// gateway never received is sent now if it is a primary charge younger than
+    /// [`RESEND_PRIMARY_SECS`], else recorded as declined `payment_interrupted` (nothing taken).
+    fn settle_pending(
         &self,
-        order: OrderRecord,
-        charge: &ChargeRecord,
-        purpose: Purpose,
+        order_id: &str,
+        charge_id: &str,
+        drive: Drive,
+        _lock: &KeyGuard<'_>,
     ) -> ApiResult<OrderRecord> {
-        if charge.status != ChargeStatus::Pending {
+        // Read under the lock: whoever held it before may have settled it.
+        let order = self.load(order_id)?;
+        let Some(charge) = order
+            .charges
+            .iter()
+            .find(|c| c.id == charge_id && c.status == ChargeStatus::Pending)
+        else {
             return Ok(order);
-        }
-        let answer = self
-            .gateway
-            .charge(&ChargeRequest {
-                payment_method: &order.header.payment_method,
-                amount: charge.amount,
-                currency: &order.header.currency,
-                purpose,
-                idempotency_key: &charge.id,
-            })
-            .map_err(gateway_error)?;
+        };
+        let primary = charge.kind == ChargeKind::Primary;
+        let found = match drive {
+            Drive::Send => None,
+            Drive::Recover => self
+                .gateway
+                .find_by_key(&charge.id)
+                .map_err(gateway_error)?,
+        };
+        let send = drive == Drive::Send
+            || (primary && now_secs().saturating_sub(charge.created_at) < RESEND_PRIMARY_SECS);
+        let answer = match found {
+            Some(g) => Some(g),
+            None if send => Some(
+                self.gateway
+                    .charge(&ChargeRequest {
+                        payment_method: &order.header.payment_method,
+                        amount: charge.amount,
+                        currency: &order.header.currency,
+                        purpose: if primary {
+                            Purpose::Primary
+                        } else {
+                            Purpose::AddOn
+                        },
+                        idempotency_key: &charge.id,
+                    })
+                    .map_err(gateway_error)?,
+            ),
+            None => None,
+        };
+        let update = match answer {
+            Some(g) => charge_update(&charge.id, &g),
+            None => ChargeUpdate {
+                charge_id: charge.id.clone(),
+                status: ChargeStatus::Declined,
+                gateway_ref: None,
+                action_url: None,
+                decline: owned(INTERRUPTED),
+            },
+        };
         self.store
-            .update_charge(&charge_update(&charge.id, &answer), now_secs())
+            .update_charge(&update, now_secs())
             .map_err(storage)?;
-        self.load(&order.header.id)
+        self.load(order_id)
     }
 
     /// Charges the primary payment (if not done yet) and stores the response.
     fn finish_primary(&self, key: &IdemKey, order_id: &str) -> ApiResult<Reply> {
-        let order = self.load(order_id)?;
-        let charge = primary(&order)?.clone();
-        let order = self.charge_if_pending(order, &charge, Purpose::Primary)?;
+        let charge_id = primary(&self.load(order_id)?)?.id.clone();
+        let lock = self.charge_lock(&charge_id).ok_or_else(in_progress)?;
+        let order = self.settle_pending(order_id, &charge_id, Drive::Send, &lock)?;
         let charge = primary(&order)?;
         let status = order_status(charge.status);
         let res = CreateOrderResponse {
@@ -789,35 +967,86 @@ impl Service {
         })
     }
 
-    /// Asks the gateway about charges that may have moved (processing, 3-D Secure) and records it.
+    /// Brings the order's unsettled charges (all, or those of `only`) in line with the gateway and
+    /// records what it says: a pending charge that no request is sending is recovered
+    /// ([`Self::settle_pending`]), a processing or 3-D Secure one is retrieved, or voided if the
+    /// shopper canceled it, and a canceled charge that took money anyway is refunded.
     fn refresh(&self, order: OrderRecord, only: Option<ChargeKind>) -> ApiResult<OrderRecord> {
+        let order_id = order.header.id.clone();
         let mut changed = false;
-        for c in &order.charges {
-            if only.is_some_and(|k| k != c.kind)
-                || !matches!(
-                    c.status,
-                    ChargeStatus::Processing | ChargeStatus::RequiresAction
-                )
-            {
-                continue;
-            }
-            let Some(reference) = &c.gateway_ref else {
-                continue;
-            };
-            let g = self.gateway.retrieve(reference).map_err(gateway_error)?;
-            let update = charge_update(&c.id, &g);
-            if update.status != c.status {
-                self.store
-                    .update_charge(&update, now_secs())
-                    .map_err(storage)?;
-                changed = true;
+        for c in order
+            .charges
+            .iter()
+            .filter(|c| only.is_none_or(|k| k == c.kind))
+        {
+            match (c.status, &c.gateway_ref) {
+                (ChargeStatus::Pending, _) => {
+                    // Held: a request of this process is sending it and records the answer.
+                    if let Some(lock) = self.charge_lock(&c.id) {
+                        self.settle_pending(&order_id, &c.id, Drive::Recover, &lock)?;
+                        changed = true;
+                    }
+                }
+                (ChargeStatus::Processing | ChargeStatus::RequiresAction, Some(reference)) => {
+                    let g = match c.canceled_at {
+                        Some(_) => self.gateway.void(reference),
+                        None => self.gateway.retrieve(reference),
+                    }
+                    .map_err(gateway_error)?;
+                    let update = charge_update(&c.id, &g);
+                    if update.status != c.status {
+                        self.store
+                            .update_charge(&update, now_secs())
+                            .map_err(storage)?;
+                        changed = true;
+                    }
+                }
+                _ => {}
             }
         }
-        if changed {
-            self.load(&order.header.id)
+        let order = if changed {
+            self.load(&order_id)?
         } else {
-            Ok(order)
+            order
+        };
+        let owed = owed_refunds(&order, only);
+        if owed.is_empty() {
+            return Ok(order);
         }
+        for line_id in &owed {
+            match self.refund_line(&order, line_id, Some("3-D Secure canceled by the shopper")) {
+                Ok(_) => {}
+                // A concurrent call on the order got there first.
+                Err(e) if e.code == "line_already_refunded" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.load(&order_id)
+    }
+
+    /// Start-up recovery: drives every charge a crash left without its recorded outcome, and every
+    /// canceled charge not yet voided or refunded, to the gateway's answer. A failure is logged and
+    /// left to the next call on that order. Returns how many orders were looked at.
+    pub fn recover(&self) -> usize {
+        let ids = match self.store.orders_to_recover() {
+            Ok(ids) => ids,
+            Err(e) => {
+                eprintln!("momentum-server: recovery: {e}");
+                return 0;
+            }
+        };
+        for id in &ids {
+            if let Err(e) = self.load(id).and_then(|o| self.refresh(o, None)) {
+                eprintln!("momentum-server: recovery of order {id}: {}", e.message);
+            }
+        }
+        if !ids.is_empty() {
+            eprintln!(
+                "momentum-server: recovered {} order(s) left unsettled",
+                ids.len()
+            );
+        }
+        ids.len()
     }
 
     /// `GET /v1/orders/{id}`.
@@ -878,6 +1107,8 @@ impl Service {
             Ok(replay) => return Ok(replay),
             Err(guard) => guard,
         };
+        // A charge a crash left pending is settled first, so the rules below see the truth.
+        let order = self.refresh(order, None)?;
         let kind = req.offer;
         let resolved = resolve(&order.header.offer, order.header.variant.as_deref())?;
         let rule = tax_rule(&order.header.country, "country")?;
@@ -899,6 +1130,8 @@ impl Service {
             kind: kind.charge_kind(),
             amount: q.total,
         };
+        // Locked before it exists, so no recovery can take it for one a crash left behind.
+        let mut lock = self.charge_lock(&charge.id).ok_or_else(in_progress)?;
         let charge_id = match self
             .store
             .begin_addon(&key, &fp, order_id, &new_line, &charge, now_secs())
@@ -907,7 +1140,10 @@ impl Service {
             BeginAddon::Started => charge.id,
             BeginAddon::Existing(rec) => match existing(&rec, &fp)? {
                 Some(replay) => return Ok(replay),
-                None => rec.resource_id,
+                None => {
+                    lock = self.charge_lock(&rec.resource_id).ok_or_else(in_progress)?;
+                    rec.resource_id
+                }
             },
             BeginAddon::Refused(Refusal::AlreadyApplied) => {
                 // Not stored: the answer is derived from the order, which only moves forward.
@@ -928,7 +1164,7 @@ impl Service {
             }
             BeginAddon::Refused(r) => return Err(refusal_error(r)),
         };
-        self.finish_addon(&key, order_id, &charge_id, kind)
+        self.finish_addon(&key, order_id, &charge_id, kind, &lock)
     }
 
     fn finish_addon(
@@ -937,15 +1173,9 @@ impl Service {
         order_id: &str,
         charge_id: &str,
         kind: AddonKind,
+        lock: &KeyGuard<'_>,
     ) -> ApiResult<Reply> {
-        let order = self.load(order_id)?;
-        let charge = order
-            .charges
-            .iter()
-            .find(|c| c.id == charge_id)
-            .ok_or_else(ApiError::internal)?
-            .clone();
-        let order = self.charge_if_pending(order, &charge, Purpose::AddOn)?;
+        let order = self.settle_pending(order_id, charge_id, Drive::Send, lock)?;
         let charge = order
             .charges
             .iter()
@@ -983,7 +1213,8 @@ impl Service {
         bearer: Option<&str>,
         req: &DeclineOfferRequest,
     ) -> ApiResult<DeclineOfferResponse> {
-        self.authorized_order(order_id, bearer)?;
+        let order = self.authorized_order(order_id, bearer)?;
+        self.refresh(order, None)?;
         match self
             .store
             .record_decline(order_id, req.offer, now_secs())
@@ -1008,11 +1239,7 @@ impl Service {
         req: &ConfirmRequest,
     ) -> ApiResult<ConfirmResponse> {
         let order = self.authorized_order(order_id, bearer)?;
-        let kind = match req.target {
-            ConfirmTarget::Order => ChargeKind::Primary,
-            ConfirmTarget::Upsell => ChargeKind::Upsell,
-            ConfirmTarget::Downsell => ChargeKind::Downsell,
-        };
+        let kind = target_kind(req.target);
         let order = self.refresh(order, Some(kind))?;
         let charge = order
             .charges
@@ -1025,28 +1252,59 @@ impl Service {
                 )
             })?;
         if charge.status == ChargeStatus::Pending {
-            return Err(conflict(
-                "addon_in_progress",
-                "this charge is still being processed; retry shortly",
-            ));
+            return Err(still_processing());
         }
-        let settled = matches!(
-            charge.status,
-            ChargeStatus::Succeeded | ChargeStatus::Declined
-        );
-        Ok(ConfirmResponse {
-            target: req.target,
-            status: charge.status,
-            order_status: order_status(primary(&order)?.status),
-            next: if kind != ChargeKind::Primary && settled {
-                Some(Next::Receipt)
-            } else {
-                None
-            },
-            next_action: next_action_of(charge),
-            decline: decline_of(charge),
-            receipt: receipt(&order)?,
-        })
+        charge_answer(&order, req.target, charge)
+    }
+
+    /// `POST /v1/orders/{id}/cancel`: the shopper abandoned the 3-D Secure check of `target`. The
+    /// charge is voided at the gateway and never captured afterwards; if the bank's approval won
+    /// the race, the charge is refunded at once (the checkout said nothing was charged).
+    pub fn cancel(
+        &self,
+        order_id: &str,
+        bearer: Option<&str>,
+        req: &ConfirmRequest,
+    ) -> ApiResult<ConfirmResponse> {
+        let order = self.authorized_order(order_id, bearer)?;
+        let kind = target_kind(req.target);
+        let order = self.refresh(order, Some(kind))?;
+        let nothing = || {
+            conflict(
+                "nothing_to_cancel",
+                "this charge has no 3-D Secure check to cancel",
+            )
+        };
+        let charge = order
+            .charges
+            .iter()
+            .find(|c| c.kind == kind)
+            .ok_or_else(nothing)?;
+        let challenged = charge.status == ChargeStatus::RequiresAction
+            || order.events.iter().any(|e| {
+                e.kind == "payment_requires_action" && e.charge_id.as_deref() == Some(&charge.id)
+            });
+        // A shopper who went on to the add-ons did not abandon the primary payment.
+        let moved_on = kind == ChargeKind::Primary
+            && (!order.declined.is_empty() || order.charges.iter().any(|c| c.kind != kind));
+        match charge.status {
+            ChargeStatus::Pending => Err(still_processing()),
+            _ if !challenged || moved_on => Err(nothing()),
+            // Declined or authentication failed: nothing was taken, nothing to undo.
+            ChargeStatus::Declined => charge_answer(&order, req.target, charge),
+            _ => {
+                self.store
+                    .request_cancel(&charge.id, now_secs())
+                    .map_err(storage)?;
+                let order = self.refresh(self.load(order_id)?, Some(kind))?;
+                let charge = order
+                    .charges
+                    .iter()
+                    .find(|c| c.kind == kind)
+                    .ok_or_else(ApiError::internal)?;
+                charge_answer(&order, req.target, charge)
+            }
+        }
     }
 
     // ---------------------------------------------------------------- refunds
@@ -1067,7 +1325,33 @@ impl Service {
                 "must be at most 500 characters",
             ));
         }
+        // A charge a crash left pending is settled first, so a line it paid can be refunded.
+        let order = self.refresh(self.load(order_id)?, None)?;
+        let refund_id = self.refund_line(&order, line_id, req.reason.as_deref())?;
         let order = self.load(order_id)?;
+        let receipt = receipt(&order)?;
+        let view = receipt
+            .refunds
+            .iter()
+            .find(|r| r.id == refund_id)
+            .cloned()
+            .ok_or_else(ApiError::internal)?;
+        Ok(RefundResponse {
+            refund: view,
+            receipt,
+        })
+    }
+
+    /// Refunds one line of `order` in full (its amount, plus its tax when tax is exclusive) and
+    /// returns the refund's id. The refund is recorded before the gateway call and its id is the
+    /// gateway's idempotency key, so calling again after a failure resumes it.
+    fn refund_line(
+        &self,
+        order: &OrderRecord,
+        line_id: &str,
+        reason: Option<&str>,
+    ) -> ApiResult<String> {
+        let order_id = order.header.id.as_str();
         let line = order
             .lines
             .iter()
@@ -1108,7 +1392,7 @@ impl Service {
         };
         let refund = match self
             .store
-            .begin_refund(order_id, line_id, &new, req.reason.as_deref(), now_secs())
+            .begin_refund(order_id, line_id, &new, reason, now_secs())
             .map_err(storage)?
         {
             BeginRefund::AlreadyRefunded(_) => {
@@ -1126,18 +1410,7 @@ impl Service {
         self.store
             .complete_refund(&refund.id, &gref, now_secs())
             .map_err(storage)?;
-        let order = self.load(order_id)?;
-        let receipt = receipt(&order)?;
-        let view = receipt
-            .refunds
-            .iter()
-            .find(|r| r.id == refund.id)
-            .cloned()
-            .ok_or_else(ApiError::internal)?;
-        Ok(RefundResponse {
-            refund: view,
-            receipt,
-        })
+        Ok(refund.id)
     }
 
     /// Deletes idempotency records older than the retention period.

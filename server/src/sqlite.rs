@@ -107,6 +107,11 @@ CREATE TABLE IF NOT EXISTS order_events (
     at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS order_events_order ON order_events (order_id, seq);
+CREATE INDEX IF NOT EXISTS charges_pending ON charges (order_id) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS charge_cancels (
+    charge_id TEXT PRIMARY KEY REFERENCES charges(id),
+    at INTEGER NOT NULL
+);
 "#;
 
 /// Opens a SQLite connection tuned for this server: WAL, `synchronous = NORMAL` (durable across
@@ -381,7 +386,7 @@ impl Store for SqliteStore {
     fn order_ids_by_email(&self, email: &str) -> StoreResult<Vec<String>> {
         let conn = self.conn();
         let mut statement = conn
-            .prepare("SELECT id FROM orders WHERE email = ?1 ORDER BY rowid")
+            .prepare("SELECT id FROM orders WHERE email = ?1 COLLATE NOCASE ORDER BY rowid")
             .map_err(err)?;
         let ids = statement
             .query_map([email], |r| r.get::<_, String>(0))
@@ -435,7 +440,7 @@ impl Store for SqliteStore {
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(err)?;
-        let charges = q("SELECT id, kind, amount, status, gateway_ref, action_url, decline_code, decline_message, created_at FROM charges WHERE order_id = ?1 ORDER BY created_at, rowid")?
+        let charges = q("SELECT c.id, c.kind, c.amount, c.status, c.gateway_ref, c.action_url, c.decline_code, c.decline_message, c.created_at, x.at FROM charges c LEFT JOIN charge_cancels x ON x.charge_id = c.id WHERE c.order_id = ?1 ORDER BY c.created_at, c.rowid")?
             .query_map([&id], |r| {
                 let kind: String = r.get(1)?;
                 let status: String = r.get(3)?;
@@ -450,6 +455,7 @@ impl Store for SqliteStore {
                     action_url: r.get(5)?,
                     decline: code.zip(msg),
                     created_at: r.get(8)?,
+                    canceled_at: r.get(9)?,
                 })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -535,6 +541,54 @@ impl Store for SqliteStore {
             }
             Ok(())
         })
+    }
+
+    fn request_cancel(&self, charge_id: &str, now: i64) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO charge_cancels (charge_id, at) VALUES (?1, ?2)",
+                params![charge_id, now],
+            )?;
+            if n == 1 {
+                let (order_id, amount): (String, i64) = tx.query_row(
+                    "SELECT order_id, amount FROM charges WHERE id = ?1",
+                    [charge_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                event(
+                    tx,
+                    &order_id,
+                    "payment_canceled",
+                    Some(charge_id),
+                    None,
+                    Some(amount),
+                    now,
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn orders_to_recover(&self) -> StoreResult<Vec<String>> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare(
+                "SELECT order_id FROM charges WHERE status = 'pending'
+                 UNION
+                 SELECT c.order_id FROM charge_cancels x JOIN charges c ON c.id = x.charge_id
+                 WHERE c.status IN ('requires_action', 'processing')
+                    OR (c.status = 'succeeded' AND EXISTS (
+                        SELECT 1 FROM order_lines l WHERE l.charge_id = c.id AND NOT EXISTS (
+                            SELECT 1 FROM refunds r
+                            WHERE r.order_id = l.order_id AND r.line_id = l.id AND r.gateway_ref IS NOT NULL)))",
+            )
+            .map_err(err)?;
+        let ids = statement
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err);
+        ids
     }
 
     fn begin_addon(

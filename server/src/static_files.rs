@@ -1,15 +1,17 @@
 //! `--static-dir`: the widget bundle and the demo page. `ServeDir` picks the precompressed variant
 //! xtask writes next to each shipped file (`.br`, else `.gz`, by `Accept-Encoding` and its q-values)
 //! and answers `If-Modified-Since`; this module adds what it leaves out: `Vary`, a cache policy,
-//! an `ETag`, a UTF-8 charset on text, and `Timing-Allow-Origin`.
+//! an `ETag`, a UTF-8 charset on text, and `Timing-Allow-Origin`. It also keeps `ServeDir` inside
+//! the directory: no symlink out of it is followed, and no redirect leaves the origin.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::handler::{Handler, HandlerWithoutStateExt};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE,
-    IF_NONE_MATCH, LAST_MODIFIED, VARY,
+    IF_NONE_MATCH, LAST_MODIFIED, LOCATION, VARY,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -18,6 +20,8 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use tower_http::services::ServeDir;
 
+use crate::error::ApiError;
+use crate::rate_limit::percent_decoded;
 use crate::util::hex;
 
 /// Pages (the demo page): revalidated on every load, a 304 while unchanged.
@@ -31,6 +35,8 @@ const BUNDLE_CACHE: &str = "public, max-age=300, stale-while-revalidate=86400";
 
 /// Serves `dir` at `/`; requests for missing files go to `not_found`.
 pub fn router<T: 'static>(dir: PathBuf, not_found: impl Handler<T, ()>) -> Router {
+    // Resolved once: what every served file must resolve to a path under.
+    let root = Arc::new(std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()));
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
@@ -38,6 +44,62 @@ pub fn router<T: 'static>(dir: PathBuf, not_found: impl Handler<T, ()>) -> Route
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(release_headers))
+        .layer(middleware::from_fn_with_state(root, confine))
+}
+
+fn missing() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource").into_response()
+}
+
+/// Refuses what `ServeDir` would get wrong: a path starting with `//` (for a directory it
+/// redirects to the path plus `/`, and `//host/…` is another origin to a browser), a file that is
+/// (or is reached through) a symlink leading out of the directory, and, whatever the path, a
+/// redirect that is not to a path on this origin.
+async fn confine(State(root): State<Arc<PathBuf>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("//") || path.starts_with("/\\") || !stays_inside(&root, path).await {
+        return missing();
+    }
+    let response = next.run(request).await;
+    let off_origin = response.headers().get(LOCATION).is_some_and(|location| {
+        let l = location.as_bytes();
+        l.first() != Some(&b'/') || matches!(l.get(1), Some(b'/' | b'\\'))
+    });
+    if off_origin {
+        return missing();
+    }
+    response
+}
+
+/// Whether every file `ServeDir` may open for `path` (the file, its `.br` and `.gz` variants, or
+/// a directory's `index.html` and its variants) resolves to a path under `root`. Paths that
+/// `ServeDir` refuses anyway (`..`, absolute) are left to it.
+async fn stays_inside(root: &Path, path: &str) -> bool {
+    let decoded = percent_decoded(path.trim_start_matches('/'));
+    let mut file = root.to_path_buf();
+    for component in Path::new(&decoded).components() {
+        match component {
+            Component::Normal(part) => file.push(part),
+            Component::CurDir => {}
+            _ => return true,
+        }
+    }
+    let index = file.join("index.html");
+    for base in [file, index] {
+        for suffix in ["", ".br", ".gz"] {
+            let mut candidate = base.clone().into_os_string();
+            candidate.push(suffix);
+            let candidate = PathBuf::from(candidate);
+            if tokio::fs::symlink_metadata(&candidate).await.is_err() {
+                continue; // absent: ServeDir will not open it either
+            }
+            match tokio::fs::canonicalize(&candidate).await {
+                Ok(real) if real.starts_with(root) => {}
+                _ => return false, // outside, or a dangling link
+            }
+        }
+    }
+    true
 }
 
 async fn release_headers(mut request: Request, next: Next) -> Response {

@@ -175,6 +175,9 @@ pub struct ChargeRecord {
     pub decline: Option<(String, String)>,
     /// Unix seconds.
     pub created_at: i64,
+    /// When the shopper abandoned its 3-D Secure check (`POST …/cancel`): from then on it is
+    /// voided, never captured, and refunded if it took money anyway.
+    pub canceled_at: Option<i64>,
 }
 
 /// A stored refund.
@@ -235,8 +238,8 @@ pub struct ChargeUpdate {
     pub charge_id: String,
     /// New status.
     pub status: ChargeStatus,
-    /// Gateway reference.
-    pub gateway_ref: String,
+    /// Gateway reference (`None`: the gateway never received the charge).
+    pub gateway_ref: Option<String>,
     /// 3-D Secure URL.
     pub action_url: Option<String>,
     /// Decline.
@@ -296,10 +299,17 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Begin>;
     /// The order and everything attached.
     fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>>;
-    /// Ids of the orders placed with `email`, oldest first.
+    /// Ids of the orders placed with `email` (ASCII letters case-insensitively: support types
+    /// `Ana@Example.com` for `ana@example.com`), oldest first.
     fn order_ids_by_email(&self, email: &str) -> StoreResult<Vec<String>>;
     /// Records the gateway's answer for a charge (+ an event when the status changes).
     fn update_charge(&self, update: &ChargeUpdate, now: i64) -> StoreResult<()>;
+    /// Records that the shopper canceled the charge's 3-D Secure check (once, with a
+    /// `payment_canceled` event); the service then voids it, or refunds it if it succeeded.
+    fn request_cancel(&self, charge_id: &str, now: i64) -> StoreResult<()>;
+    /// Ids of the orders recovery must look at: a charge still `pending` (its gateway answer was
+    /// never recorded), or a canceled charge not voided yet or not fully refunded.
+    fn orders_to_recover(&self) -> StoreResult<Vec<String>>;
     /// One transaction: checks the funnel rules against the current state, then inserts the
     /// idempotency record + add-on line + pending charge + `…_accepted` event. The add-on is
     /// `charge.kind` (upsell or downsell).

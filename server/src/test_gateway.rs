@@ -281,6 +281,7 @@ pub struct TestGateway {
     conn: Mutex<Connection>,
     public_url: String,
     processing_delay: Duration,
+    crash_window: Duration,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> GatewayError {
@@ -298,7 +299,7 @@ pub struct ChallengeView {
     pub currency: String,
     /// Card last 4.
     pub last4: String,
-    /// `pending`, `approved` or `failed`.
+    /// `pending`, `approved`, `failed` or `canceled` (voided: the checkout gave up on it).
     pub state: String,
 }
 
@@ -315,7 +316,18 @@ impl TestGateway {
             conn: Mutex::new(conn),
             public_url: public_url.trim_end_matches('/').to_string(),
             processing_delay,
+            crash_window: Duration::ZERO,
         })
+    }
+
+    /// Test flag (`--test-crash-window-ms`): like a slow provider, a new charge is made `window`
+    /// after the call and answered `window` after that, so that a crash test can kill the server
+    /// before the gateway has the charge, and between the charge and the server recording it.
+    pub fn with_crash_window(self, window: Duration) -> TestGateway {
+        TestGateway {
+            crash_window: window,
+            ..self
+        }
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -347,7 +359,8 @@ impl TestGateway {
             .ok_or(GatewayError::NotFound)
     }
 
-    /// Records the shopper's answer to a challenge (first answer wins).
+    /// Records the shopper's answer to a challenge (first answer wins; a voided challenge takes
+    /// none).
     pub fn answer_challenge(&self, id: &str, approve: bool) -> Result<ChallengeView, GatewayError> {
         {
             let conn = self.conn();
@@ -380,6 +393,7 @@ impl TestGateway {
                         "succeeded" => GatewayStatus::Succeeded,
                         "processing" => GatewayStatus::Processing,
                         "requires_action" => GatewayStatus::RequiresAction { url: String::new() },
+                        "canceled" => GatewayStatus::Canceled,
                         _ => GatewayStatus::Declined {
                             code: code.unwrap_or_default(),
                             message: msg.unwrap_or_default(),
@@ -521,6 +535,11 @@ impl Gateway for TestGateway {
     }
 
     fn charge(&self, req: &ChargeRequest<'_>) -> Result<GatewayCharge, GatewayError> {
+        // Test flag: slow to make a new charge, and as slow again to answer (not holding the lock).
+        let slow = !self.crash_window.is_zero() && self.find_by_key(req.idempotency_key)?.is_none();
+        if slow {
+            std::thread::sleep(self.crash_window);
+        }
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -594,6 +613,10 @@ impl Gateway for TestGateway {
         )
         .map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
+        drop(conn);
+        if slow {
+            std::thread::sleep(self.crash_window);
+        }
         let status = match (status, decline, challenge) {
             ("succeeded", _, _) => GatewayStatus::Succeeded,
             ("processing", _, _) => GatewayStatus::Processing,
@@ -619,6 +642,46 @@ impl Gateway for TestGateway {
             .ok_or(GatewayError::NotFound)?;
         self.settle(&conn, c, settles, challenge)
             .map_err(unavailable)
+    }
+
+    fn find_by_key(&self, idempotency_key: &str) -> Result<Option<GatewayCharge>, GatewayError> {
+        let conn = self.conn();
+        Self::load(&conn, "idempotency_key", idempotency_key)
+            .map_err(unavailable)?
+            .map(|(c, settles, challenge)| self.settle(&conn, c, settles, challenge))
+            .transpose()
+            .map_err(unavailable)
+    }
+
+    fn void(&self, reference: &str) -> Result<GatewayCharge, GatewayError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let (c, settles, challenge) = Self::load(&tx, "id", reference)
+            .map_err(unavailable)?
+            .ok_or(GatewayError::NotFound)?;
+        // An answer the bank already gave (or a settlement already due) stands: too late to void.
+        let c = self
+            .settle(&tx, c, settles, challenge)
+            .map_err(unavailable)?;
+        let c = match c.status {
+            GatewayStatus::RequiresAction { .. } | GatewayStatus::Processing => {
+                // The challenge can no longer be answered: `answer_challenge` only takes `pending`.
+                tx.execute(
+                    "UPDATE tg_charges SET status = 'canceled', challenge_state = CASE WHEN challenge_id IS NULL THEN NULL ELSE 'canceled' END WHERE id = ?1",
+                    [reference],
+                )
+                .map_err(unavailable)?;
+                GatewayCharge {
+                    status: GatewayStatus::Canceled,
+                    ..c
+                }
+            }
+            _ => c,
+        };
+        tx.commit().map_err(unavailable)?;
+        Ok(c)
     }
 
     fn refund(

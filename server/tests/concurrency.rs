@@ -11,7 +11,8 @@ const N: usize = 1000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_thousand_creates_with_one_key_charge_once() {
-    let s = TestServer::start();
+    // A thousand requests from one address on purpose: no request budgets.
+    let s = TestServer::start_with(&["--rate-limit", "off"]);
     let tok = s.token(CARD_OK).await;
     let body = TestServer::order_body(&tok, true);
     let key = uuid();
@@ -80,7 +81,8 @@ async fn one_thousand_creates_with_one_key_charge_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_thousand_addon_accepts_with_distinct_keys_charge_once() {
-    let s = TestServer::start();
+    // A thousand requests from one address on purpose: no request budgets.
+    let s = TestServer::start_with(&["--rate-limit", "off"]);
     let (_, o) = s.order_with(CARD_OK, false).await;
     assert_eq!(o["status"], "paid");
     let results = join_all((0..N).map(|_| async { s.addon(&o, "upsell", &uuid()).await })).await;

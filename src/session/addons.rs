@@ -15,8 +15,9 @@ use crate::api_client::{self, ApiError};
 use crate::host::{self, Host, Storage};
 use crate::js;
 
-/// Waits before re-asking for a receipt or re-sending a "No thanks" whose outcome is unknown.
-const RETRY_MS: [u32; 5] = [0, 500, 1_000, 2_000, 4_000];
+/// Waits before re-asking for a receipt, or re-sending a "No thanks" or a 3-D Secure cancel whose
+/// outcome is unknown.
+pub(super) const RETRY_MS: [u32; 5] = [0, 500, 1_000, 2_000, 4_000];
 
 impl Session {
     /// The primary payment is paid: the next card (or the receipt) shows at once, from the receipt
@@ -195,7 +196,8 @@ impl Session {
                 Payment::Authenticating { url, .. } => match self.authenticate(&url).await {
                     Some(_) => self.confirm(&order_id, kind.as_str()).await,
                     None => {
-                        // The charge stays unauthenticated, so nothing is taken: on to the receipt.
+                        // The backend voids the charge, so nothing is taken: on to the receipt.
+                        self.cancel(&order_id, kind.as_str());
                         self.addon.set(Payment::Idle);
                         self.emit_addon(
                             kind,

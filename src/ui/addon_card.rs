@@ -82,10 +82,10 @@ pub fn AddonCard(
             .with(|p| matches!(p, Payment::Checking { .. }) && p.retry_delay_ms().is_none())
     };
     let challenge = move || match session.addon.get() {
-        Payment::Authenticating { url, .. } => Some(view! { <Challenge session url/> }),
+        Payment::Authenticating { url, .. } => Some(html! { <Challenge session url/> }),
         _ => None,
     };
-    view! {
+    html! {
         <p class="m-card m-paid" role="status">
             <span>"✓ Payment received"</span>
             <OrderNumber order_id/>

@@ -19,10 +19,10 @@ pub fn BuyerFields(
     let selected = session.country.get_untracked();
     let options = countries
         .into_iter()
-        .map(|(name, code)| view! { <option value=code selected=code == selected>{name}</option> })
+        .map(|(name, code)| html! { <option value=code selected=code == selected>{name}</option> })
         .collect_view();
     let busy = move || session.payment.with(|p| p.is_busy());
-    view! {
+    html! {
         <div class="m-field">
             <label for="m-email">"Email for your receipt"</label>
             <input

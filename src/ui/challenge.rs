@@ -15,7 +15,7 @@ pub fn Challenge(
     dialog.on_load(|dialog| {
         let _ = dialog.show_modal();
     });
-    view! {
+    html! {
         <dialog
             node_ref=dialog
             class="m-dialog m-challenge"

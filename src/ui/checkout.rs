@@ -23,14 +23,14 @@ pub fn Checkout(
         let quote = session.quote()?;
         let currency = session.currency()?;
         Some(
-            view! { <OrderSummary quote currency locale=session.locale.get_value() caption="Order summary"/> },
+            html! { <OrderSummary quote currency locale=session.locale.get_value() caption="Order summary"/> },
         )
     };
     let challenge = move || match session.payment.get() {
-        Payment::Authenticating { url, .. } => Some(view! { <Challenge session url/> }),
+        Payment::Authenticating { url, .. } => Some(html! { <Challenge session url/> }),
         _ => None,
     };
-    view! {
+    html! {
         <form
             class="m-card m-checkout"
             aria-labelledby="m-product-name"
@@ -47,6 +47,7 @@ pub fn Checkout(
             <p class="m-error-detail" role="alert">{move || session.blocked.get()}</p>
             <p class="m-status" role="status">{move || session.notice.get()}</p>
             <PayButton session/>
+            <p class="m-muted m-small">{session.offer.with_value(|o| o.refund_terms.clone())}</p>
         </form>
         {challenge}
         <ExitOffer session/>

@@ -8,11 +8,11 @@ pub fn ErrorNotice(
     /// The creator's fallback checkout URL (validated http(s)), offered as a plain link.
     fallback: Option<String>,
 ) -> impl IntoView {
-    view! {
+    html! {
         <div class="m-card m-error" role="alert">
             <p class="m-error-title">"This checkout can’t load here."</p>
             <p class="m-error-detail">{message}</p>
-            {fallback.map(|href| view! { <a class="m-button" href=href>"Continue to checkout"</a> })}
+            {fallback.map(|href| html! { <a class="m-button" href=href>"Continue to checkout"</a> })}
         </div>
     }
 }

@@ -124,7 +124,7 @@ pub fn ExitOffer(
         Some([now.as_str(), " instead of ", was.as_str()].concat())
     };
     let accept_label = ["Take ", &percent.to_string(), "% off"].concat();
-    Some(view! {
+    Some(html! {
         <dialog
             node_ref=dialog
             class="m-dialog m-exit"

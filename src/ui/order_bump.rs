@@ -32,7 +32,7 @@ pub fn OrderBump(
             })
         })
     };
-    Some(view! {
+    Some(html! {
         <div class="m-bump">
             <input
                 type="checkbox"

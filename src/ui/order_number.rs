@@ -8,7 +8,7 @@ pub fn OrderNumber(
     /// The order id as the backend sent it.
     order_id: String,
 ) -> impl IntoView {
-    view! {
+    html! {
         <span class="m-order">
             "Order "
             <span class="m-order-id" data-testid="order-id">{order_id}</span>

@@ -21,17 +21,17 @@ pub fn OrderSummary(
     let lines = quote
         .lines
         .iter()
-        .map(|line| view! { <tr data-line=line.id.clone()><th scope="row">{line.label.clone()}</th><td>{format(line.amount)}</td></tr> })
+        .map(|line| html! { <tr data-line=line.id.clone()><th scope="row">{line.label.clone()}</th><td>{format(line.amount)}</td></tr> })
         .collect_view();
     let tax = quote
         .tax
         .iter()
         .map(|tax| {
             let label = if tax.included { ["Includes ", &tax.label].concat() } else { tax.label.clone() };
-            view! { <tr class="m-tax"><th scope="row">{label}</th><td>{format(tax.amount)}</td></tr> }
+            html! { <tr class="m-tax"><th scope="row">{label}</th><td>{format(tax.amount)}</td></tr> }
         })
         .collect_view();
-    view! {
+    html! {
         <table class="m-summary">
             <caption class="m-visually-hidden">{caption}</caption>
             <tbody>{lines}{tax}</tbody>

@@ -31,7 +31,7 @@ pub fn PayButton(
             .payment
             .with(|p| matches!(p, Payment::Checking { .. }) && p.retry_delay_ms().is_none())
     };
-    view! {
+    html! {
         <button
             type="button"
             class="m-button m-pay"

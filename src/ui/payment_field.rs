@@ -12,7 +12,7 @@ pub fn PaymentField(
 ) -> impl IntoView {
     let container = NodeRef::<Div>::new();
     container.on_load(move |element| session.attach_payment(element.into()));
-    view! {
+    html! {
         <fieldset class="m-payment" aria-describedby="m-payment-error">
             <legend>"Payment"</legend>
             <div node_ref=container class="m-payment-fields"></div>

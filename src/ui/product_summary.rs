@@ -29,7 +29,7 @@ pub fn ProductSummary(
             )
         })
     };
-    view! {
+    html! {
         <header class="m-product">
             <h2 id="m-product-name" class="m-title">{label}</h2>
             <p class="m-muted">{description}</p>

@@ -26,10 +26,10 @@ pub fn Receipt(
             .iter()
             .map(|charge| {
                 let amount = intl::format(money(currency, charge.amount), locale.as_deref());
-                view! { <li>{amount} " charged to " {charge.card.clone()}</li> }
+                html! { <li>{amount} " charged to " {charge.card.clone()}</li> }
             })
             .collect_view();
-        Some(view! {
+        Some(html! {
             <section class="m-card m-receipt" aria-labelledby="m-receipt-title">
                 <h2 id="m-receipt-title" class="m-title" tabindex="-1" node_ref=heading>"Thank you! Your order is confirmed."</h2>
                 <p class="m-muted"><OrderNumber order_id=receipt.order_id.clone()/></p>

@@ -34,7 +34,7 @@ pub fn Widget(
     let config = match config {
         Ok(config) => config,
         Err(error) => {
-            return view! { <ErrorNotice message=error.to_string() fallback/> }.into_any()
+            return html! { <ErrorNotice message=error.to_string() fallback/> }.into_any()
         }
     };
     let state = RwSignal::new_local(Load::Loading);
@@ -57,21 +57,21 @@ pub fn Widget(
             }
         }
     });
-    view! {
+    html! {
         <div class="m-widget">
             {move || match state.get() {
-                Load::Loading => view! { <p class="m-card m-muted" role="status">"Loading checkout…"</p> }.into_any(),
+                Load::Loading => html! { <p class="m-card m-muted" role="status">"Loading checkout…"</p> }.into_any(),
                 Load::Ready(session) => {
                     let session = *session;
                     // A memo, so a card re-renders (and re-arms) only when the stage really changes.
                     let stage = Memo::new(move |_| session.stage.get());
                     (move || match stage.get() {
-                        None => view! { <Checkout session/> }.into_any(),
-                        Some(Stage::Offer(kind) | Stage::Settling(kind)) => view! { <AddonCard session kind/> }.into_any(),
-                        Some(Stage::Receipt) => view! { <Receipt session/> }.into_any(),
+                        None => html! { <Checkout session/> }.into_any(),
+                        Some(Stage::Offer(kind) | Stage::Settling(kind)) => html! { <AddonCard session kind/> }.into_any(),
+                        Some(Stage::Receipt) => html! { <Receipt session/> }.into_any(),
                     }).into_any()
                 }
-                Load::Failed(message) => view! { <ErrorNotice message fallback=fallback.clone()/> }.into_any(),
+                Load::Failed(message) => html! { <ErrorNotice message fallback=fallback.clone()/> }.into_any(),
             }}
         </div>
     }
