@@ -138,6 +138,25 @@ pub async fn send(call: Call<'_>) -> Result<JsValue, ApiError> {
     })
 }
 
+/// Posts `body` and forgets it: `keepalive`, so it is delivered even while the tab closes, and a
+/// CORS-simple request (`text/plain`, no custom header), so it needs no preflight, which a closing
+/// tab would not wait for. For reports nobody waits on (funnel events).
+pub fn send_and_forget(url: &str, body: &str) {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&body.into());
+    // web-sys has no setter for it; RequestInit is a plain dictionary.
+    js::set(&init, "keepalive", true.into());
+    if let Ok(headers) = Headers::new() {
+        let _ = headers.set("content-type", "text/plain;charset=UTF-8");
+        init.set_headers(&headers);
+    }
+    if let Some(window) = web_sys::window() {
+        // The promise rejects when offline; nothing waits on it, so nothing is lost but the report.
+        let _ = window.fetch_with_str_and_init(url, &init);
+    }
+}
+
 async fn json_body(response: &Response) -> Option<JsValue> {
     let promise: Promise = response.json().ok()?;
     JsFuture::from(promise).await.ok()

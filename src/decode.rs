@@ -9,7 +9,8 @@
 use js_sys::{Array, Object};
 use momentum_core::exit_intent::Thresholds;
 use momentum_core::offer::{
-    AddOnConfig, BumpConfig, ExitOfferConfig, FieldError, OfferConfig, ProductConfig, VariantConfig,
+    AddOnConfig, BumpConfig, ExitOfferConfig, FieldError, HoldoutConfig, OfferConfig,
+    ProductConfig, VariantConfig,
 };
 use momentum_core::quote::{LineKind, Quote, QuoteLine, TaxLine};
 use momentum_core::tax::TaxMode;
@@ -281,6 +282,7 @@ pub fn offer(json: JsValue) -> Result<OfferConfig> {
             "refund_terms",
             "fallback_url",
             "variants",
+            "holdout",
         ],
     )?;
     let tax_mode = f.string("tax_mode")?;
@@ -359,6 +361,15 @@ pub fn offer(json: JsValue) -> Result<OfferConfig> {
         refund_terms: f.string("refund_terms")?,
         fallback_url: f.string("fallback_url")?,
         variants,
+        holdout: f
+            .opt_object("holdout", &["percent", "hide_bump"])?
+            .map(|h| -> Result<HoldoutConfig> {
+                Ok(HoldoutConfig {
+                    percent: h.bounded("percent")?.ok_or_else(|| h.missing("percent"))?,
+                    hide_bump: h.boolean("hide_bump")?,
+                })
+            })
+            .transpose()?,
     };
     match config.validate().into_iter().next() {
         Some(error) => Err(error),

@@ -3,6 +3,7 @@
 
 use crate::js;
 use js_sys::{Array, Function, Object, Promise};
+use momentum_core::embed::{Sticky, STICKY_BROWSER_DAYS};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
@@ -117,17 +118,42 @@ pub fn locale_region(locale: Option<&str>) -> Option<String> {
         .map(str::to_ascii_uppercase)
 }
 
-/// A random number kept in this browser (localStorage, nothing personal) so a shopper sees the
-/// same A/B variant on every visit; a fresh one per page load where storage is unavailable.
-pub fn ab_bucket() -> u64 {
+/// A random number (nothing personal) that decides the shopper's A/B variant and holdout, kept so
+/// they see the same one throughout: in this tab's session by default, or with `sticky="browser"`
+/// for [`STICKY_BROWSER_DAYS`] in this browser (stored as `<bucket> <expiry ms>`). A fresh one per
+/// page load where storage is unavailable.
+pub fn ab_bucket(sticky: Sticky) -> u64 {
     const KEY: &str = "momentum:ab-bucket";
-    stored(Storage::Browser, KEY)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let bucket = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-            store(Storage::Browser, KEY, &bucket.to_string());
-            bucket
-        })
+    let now = js_sys::Date::now();
+    let (kind, expires) = match sticky {
+        Sticky::Tab => (Storage::Tab, None),
+        Sticky::Browser => (
+            Storage::Browser,
+            Some(now + f64::from(STICKY_BROWSER_DAYS) * 86_400_000.0),
+        ),
+    };
+    let kept = stored(kind, KEY).and_then(|v| {
+        let mut parts = v.split(' ');
+        let bucket: u64 = parts.next()?.parse().ok()?;
+        // A value without an expiry predates it: it starts its term now.
+        let expired = parts
+            .next()
+            // Integer ms: parsing a float would link the float parser (~15 KB of wasm).
+            .is_some_and(|until| {
+                until
+                    .parse::<u64>()
+                    .map_or(true, |until| until as f64 <= now)
+            });
+        (!expired).then_some(bucket)
+    });
+    let bucket = kept.unwrap_or_else(|| (js_sys::Math::random() * 4_294_967_296.0) as u64);
+    let value = match expires {
+        // A returning shopper's term runs from their last visit.
+        Some(until) => [bucket.to_string(), (until as u64).to_string()].join(" "),
+        None => bucket.to_string(),
+    };
+    store(kind, KEY, &value);
+    bucket
 }
 
 /// Where the host page's Web Storage keeps a value.

@@ -17,6 +17,7 @@ macro_rules! html {
 mod api_client;
 mod decode;
 mod exit_watch;
+mod funnel_log;
 mod host;
 mod intl;
 mod js;

@@ -6,7 +6,7 @@ import init, { mount } from 'momentum-glue';
 import css from 'momentum-style';
 
 const TAG = 'momentum-checkout';
-const SETTINGS = ['offer', 'api', 'fallback', 'locale', 'config'];
+const SETTINGS = ['offer', 'api', 'fallback', 'locale', 'config', 'sticky'];
 const w = window;
 const doc = document;
 const here = stripQuery(import.meta.url);

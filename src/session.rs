@@ -6,17 +6,20 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use momentum_core::api::{card_label, is_plausible_email, OfferAnswers, OfferState};
 use momentum_core::checkout::{Outcome, Payment};
+use momentum_core::embed::Sticky;
 use momentum_core::funnel::Stage;
 use momentum_core::money::{Currency, Money};
 use momentum_core::offer::OfferConfig;
 use momentum_core::quote::Quote;
 use momentum_core::tax::{is_country_code, TaxMode};
+use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::MessageEvent;
 
 use crate::api_client::{self, ApiError, Call};
 use crate::decode;
+use crate::funnel_log::FunnelLog;
 use crate::host::{self, Host};
 use crate::js;
 
@@ -118,17 +121,51 @@ pub struct Session {
     /// A "No thanks" is being sent.
     pub declining: RwSignal<bool>,
     initiated: StoredValue<bool>,
+    /// The shopper is in the offer's holdout: shown no offers, ordered as the holdout.
+    holdout: bool,
+    /// The funnel, reported to the backend for the creator's insights.
+    funnel: StoredValue<Rc<FunnelLog>, LocalStorage>,
     /// Resolves the open 3-D Secure challenge (its result message, or the shopper's cancel).
     challenge_done: StoredValue<Option<js_sys::Function>, LocalStorage>,
 }
 
 impl Session {
-    pub fn new(host: Host, api: String, locale: Option<String>, offer: OfferConfig) -> Self {
+    pub fn new(
+        host: Host,
+        api: String,
+        locale: Option<String>,
+        sticky: Sticky,
+        mut offer: OfferConfig,
+    ) -> Self {
         let country = host::locale_region(locale.as_deref())
             .filter(|c| is_country_code(c))
             .unwrap_or_else(|| "US".into());
-        let variant = offer.assign_variant(host::ab_bucket()).map(str::to_owned);
+        let bucket = host::ab_bucket(sticky);
+        let holdout = offer.in_holdout(bucket);
+        let variant = match holdout {
+            true => None,
+            false => offer.assign_variant(bucket).map(str::to_owned),
+        };
+        if holdout {
+            // The holdout sees the product alone: with no offers in its copy of the config, no
+            // component shows one (the backend refuses them for its orders too).
+            offer.upsell = None;
+            offer.downsell = None;
+            offer.exit_offer = None;
+            if offer.holdout.as_ref().is_some_and(|h| h.hide_bump) {
+                offer.bump = None;
+            }
+        }
+        let funnel = FunnelLog::new(
+            &api,
+            &offer.id,
+            variant.as_deref(),
+            holdout,
+            &offer.currency,
+        );
         Self {
+            holdout,
+            funnel: StoredValue::new_local(funnel),
             host: StoredValue::new_local(host),
             api: StoredValue::new(api),
             locale: StoredValue::new(locale),
@@ -204,6 +241,17 @@ impl Session {
             js::set(&detail, key, value.clone());
         }
         self.host.with_value(|h| h.emit(name, &detail));
+        let checked = extra
+            .iter()
+            .find(|(key, _)| *key == "checked")
+            .and_then(|(_, value)| value.as_bool());
+        self.funnel.with_value(|log| log.record(name, checked));
+    }
+
+    /// The checkout is on screen (for the funnel; once per session).
+    pub fn viewed(&self) {
+        self.funnel
+            .with_value(|log| log.record("checkout_viewed", None));
     }
 
     fn report(&self, code: &str, message: &str) {
@@ -420,6 +468,7 @@ impl Session {
                 ("variant", self.variant_json()),
                 ("bump", self.bump.get_untracked().into()),
                 ("exit_offer", self.exit_offer.get_untracked().into()),
+                ("holdout", self.holdout.into()),
                 (
                     "buyer",
                     js::object(&[

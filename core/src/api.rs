@@ -92,6 +92,10 @@ pub struct CreateOrderRequest {
     /// Whether the shopper accepted the exit offer.
     #[cfg_attr(feature = "serde", serde(default))]
     pub exit_offer: bool,
+    /// The shopper is in the offer's holdout (`holdout` in the offer config): the order gets no
+    /// add-ons (and no bump when the holdout hides it), and counts as the holdout in the metrics.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub holdout: bool,
     /// The buyer.
     pub buyer: Buyer,
     /// One-time payment token from the provider's fields (the test gateway's `tok_…`).
@@ -409,6 +413,9 @@ pub struct Receipt {
     /// The exit-offer discount priced this order (so the creator can count its use).
     #[cfg_attr(feature = "serde", serde(default))]
     pub exit_offer: bool,
+    /// The order was placed by a shopper in the holdout (no offers shown).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub holdout: bool,
     /// ISO 4217.
     pub currency: String,
     /// Minor-unit digits.
@@ -787,7 +794,12 @@ pub struct ErrorBody {
 /// Minimal e-mail check: one `@`, non-empty local part, a dotted domain, no spaces, ≤ 254 chars.
 pub fn is_plausible_email(email: &str) -> bool {
     // Bidirectional controls would let `ana@example.com` display as another address.
-    let odd = |c: char| c.is_whitespace() || c.is_control() || crate::offer::is_bidi_control(c);
+    let odd = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || crate::offer::is_bidi_control(c)
+            || crate::offer::is_invisible(c)
+    };
     if email.len() > 254 || email.chars().any(odd) {
         return false;
     }
@@ -833,7 +845,9 @@ mod tests {
         assert!(!is_plausible_email("@example.com"));
         assert!(!is_plausible_email("a@b@c.com"));
         assert!(!is_plausible_email("a@.com"));
-        for c in ['\u{202E}', '\u{2066}', '\u{200F}', '\u{061C}'] {
+        for c in [
+            '\u{202E}', '\u{2066}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{FEFF}',
+        ] {
             assert!(!is_plausible_email(&format!("ana{c}@example.com")), "{c:?}");
         }
     }

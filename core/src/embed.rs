@@ -9,7 +9,22 @@ use core::fmt;
 
 /// Attributes the widget understands; anything else named `data-*`/plain on the element is ignored
 /// (host pages put their own attributes on elements), but these are validated.
-pub const ATTRIBUTES: [&str; 5] = ["offer", "api", "fallback", "locale", "config"];
+pub const ATTRIBUTES: [&str; 6] = ["offer", "api", "fallback", "locale", "config", "sticky"];
+
+/// Where the widget keeps the shopper's A/B assignment (see the README's privacy section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sticky {
+    /// For this tab's session only (`sessionStorage`): nothing outlives the visit. The default,
+    /// because a lasting identifier needs the shopper's consent in the EU (ePrivacy art. 5(3)).
+    #[default]
+    Tab,
+    /// In this browser for [`STICKY_BROWSER_DAYS`] (`localStorage`), for creators who have the
+    /// shopper's consent: returning shoppers see the same variant.
+    Browser,
+}
+
+/// How long a `sticky="browser"` assignment lasts.
+pub const STICKY_BROWSER_DAYS: u32 = 90;
 
 /// Validated embed settings for one widget.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +39,8 @@ pub struct EmbedConfig {
     pub fallback: Option<String>,
     /// BCP 47 locale for prices and dates; the browser's language when absent.
     pub locale: Option<String>,
+    /// Where the A/B assignment is kept.
+    pub sticky: Sticky,
 }
 
 /// A setting that is missing or malformed, named as the creator wrote it.
@@ -96,12 +113,23 @@ impl EmbedConfig {
                 });
             }
         }
+        let sticky =
+            match get("sticky").as_deref() {
+                None | Some("" | "tab") => Sticky::Tab,
+                Some("browser") => Sticky::Browser,
+                Some(_) => return Err(EmbedError {
+                    field: "sticky",
+                    problem:
+                        "must be \"tab\" (the default) or \"browser\" (with the shopper's consent)",
+                }),
+            };
         Ok(Self {
             offer,
             inline,
             api: api.trim_end_matches('/').to_owned(),
             fallback,
             locale,
+            sticky,
         })
     }
 
@@ -150,6 +178,16 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         })
+    }
+
+    #[test]
+    fn the_assignment_stays_in_the_tab_unless_the_creator_opts_in() {
+        let base = [("offer", "creator-course"), ("api", "/")];
+        assert_eq!(parse(&base).unwrap().sticky, Sticky::Tab);
+        let with = |value| parse(&[base[0], base[1], ("sticky", value)]);
+        assert_eq!(with("browser").unwrap().sticky, Sticky::Browser);
+        assert_eq!(with("tab").unwrap().sticky, Sticky::Tab);
+        assert_eq!(with("forever").unwrap_err().field, "sticky");
     }
 
     #[test]

@@ -67,6 +67,22 @@ pub struct AddOnConfig {
     pub price: i64,
 }
 
+/// A share of shoppers who see no offers at all (no upsell, downsell or exit offer, and, with
+/// `hide_bump`, no bump): the baseline that shows what the offers add (issue 13's holdout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct HoldoutConfig {
+    /// Share of visitors in the holdout, 1–50 %.
+    pub percent: u8,
+    /// The holdout sees no order bump either.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub hide_bump: bool,
+}
+
+/// Largest holdout share: more would starve the offers of the traffic they are measured on.
+pub const MAX_HOLDOUT_PERCENT: u8 = 50;
+
 /// One last offer for a shopper about to leave without paying: a discount on the product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -182,6 +198,12 @@ pub struct OfferConfig {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub variants: Vec<VariantConfig>,
+    /// Optional holdout.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub holdout: Option<HoldoutConfig>,
 }
 
 /// One problem with an offer config (or a request), named by field path.
@@ -271,8 +293,14 @@ pub fn is_bidi_control(c: char) -> bool {
     is_bidi_override(c) || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
+/// Characters that take no space: zero-width space, non-joiner and joiner, word joiner, and the
+/// byte-order mark. Text made only of these (and whitespace) shows nothing.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
+    if value.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
         errors.push(FieldError::new(field, "required", "must not be empty"));
     } else if value.chars().count() > max {
         errors.push(FieldError::new(
@@ -433,6 +461,15 @@ impl OfferConfig {
                 ));
             }
         }
+        if let Some(h) = &self.holdout {
+            if h.percent == 0 || h.percent > MAX_HOLDOUT_PERCENT {
+                errors.push(FieldError::new(
+                    "holdout.percent",
+                    "invalid_percent",
+                    format!("must be between 1 and {MAX_HOLDOUT_PERCENT}"),
+                ));
+            }
+        }
         check_text(&mut errors, "refund_terms", &self.refund_terms, MAX_TEXT);
         if !is_valid_fallback_url(&self.fallback_url) {
             errors.push(FieldError::new(
@@ -570,6 +607,15 @@ impl OfferConfig {
 
     /// Sticky variant assignment: maps a stable per-shopper `bucket` (e.g. a hash of a first-party
     /// id) onto the variants by weight. `None` when the offer has no weighted variants.
+    /// Whether the visitor with `bucket` is in the holdout. Drawn from a scrambled copy of the
+    /// bucket, so that being held out is independent of the variant `assign_variant` picks.
+    pub fn in_holdout(&self, bucket: u64) -> bool {
+        let draw = (bucket.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100;
+        self.holdout
+            .as_ref()
+            .is_some_and(|h| draw < u64::from(h.percent))
+    }
+
     pub fn assign_variant(&self, bucket: u64) -> Option<&str> {
         let total: u64 = self.variants.iter().map(|v| u64::from(v.weight)).sum();
         if total == 0 {
@@ -640,6 +686,7 @@ pub fn demo_offer() -> OfferConfig {
             VariantConfig { id: "a".into(), weight: 1, ..VariantConfig::default() },
             VariantConfig { id: "b".into(), weight: 1, bump_price: Some(700), bump_label: Some("Add the 40 mobile presets pack (launch price)".into()), ..VariantConfig::default() },
         ],
+        holdout: None,
     }
 }
 
@@ -671,6 +718,7 @@ pub fn demo_offer_jpy() -> OfferConfig {
         refund_terms: "Refunds within 14 days.".into(),
         fallback_url: "https://example.com/checkout/tokyo-night-presets".into(),
         variants: Vec::new(),
+        holdout: None,
     }
 }
 
@@ -707,6 +755,7 @@ pub fn demo_offer_kwd() -> OfferConfig {
         refund_terms: "Refunds within 14 days.".into(),
         fallback_url: "https://example.com/checkout/desert-light-course".into(),
         variants: Vec::new(),
+        holdout: None,
     }
 }
 

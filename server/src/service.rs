@@ -235,6 +235,33 @@ fn resolve(offer: &OfferConfig, variant: Option<&str>) -> ApiResult<ResolvedOffe
     })
 }
 
+/// An order from the holdout: the offer has one, and it asks for nothing the holdout is not shown
+/// (no exit discount; no bump when the holdout hides it).
+fn holdout_allows(offer: &OfferConfig, req: &CreateOrderRequest) -> ApiResult<()> {
+    let Some(holdout) = &offer.holdout else {
+        return Err(ApiError::field(
+            "not_available",
+            "holdout",
+            "this offer has no holdout",
+        ));
+    };
+    if req.exit_offer {
+        return Err(ApiError::field(
+            "not_available",
+            "exit_offer",
+            "the holdout is shown no exit offer",
+        ));
+    }
+    if req.bump && holdout.hide_bump {
+        return Err(ApiError::field(
+            "not_available",
+            "bump",
+            "this offer's holdout is shown no order bump",
+        ));
+    }
+    Ok(())
+}
+
 /// [`resolve`] for a new quote or order: a paused variant (weight 0) is not for sale.
 fn resolve_for_sale(offer: &OfferConfig, variant: Option<&str>) -> ApiResult<ResolvedOffer> {
     let paused =
@@ -379,8 +406,9 @@ fn charge_answer(
 fn funnel(o: &OrderRecord) -> Funnel {
     let mut f = Funnel {
         primary: ChargeStatus::Pending,
-        has_upsell: o.header.offer.upsell.is_some(),
-        has_downsell: o.header.offer.downsell.is_some(),
+        // The holdout is offered no add-ons.
+        has_upsell: !o.header.holdout && o.header.offer.upsell.is_some(),
+        has_downsell: !o.header.holdout && o.header.offer.downsell.is_some(),
         upsell: Slot::Open,
         downsell: Slot::Open,
     };
@@ -519,6 +547,7 @@ pub fn receipt(o: &OrderRecord) -> ApiResult<Receipt> {
         offer_id: o.header.offer_id.clone(),
         variant: o.header.variant.clone(),
         exit_offer: o.header.exit_offer,
+        holdout: o.header.holdout,
         currency: o.header.currency.clone(),
         exponent: Currency::from_code(&o.header.currency)
             .map(|c| c.exponent())
@@ -777,6 +806,9 @@ impl Service {
                 "this offer has no order bump",
             ));
         }
+        if req.holdout {
+            holdout_allows(&offer, req)?;
+        }
         let resolved = resolve_for_sale(&offer, req.variant.as_deref())?;
         let pair = quote_pair(&resolved, &rule, req.exit_offer).map_err(quote_error)?;
         let quote = if req.bump {
@@ -819,6 +851,7 @@ impl Service {
                 email: req.buyer.email.clone(),
                 bump: req.bump,
                 exit_offer: req.exit_offer,
+                holdout: req.holdout,
                 payment_method: pm.id,
                 card_brand: pm.brand,
                 card_last4: pm.last4,

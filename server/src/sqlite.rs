@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS orders (
     email TEXT NOT NULL,
     bump INTEGER NOT NULL,
     exit_offer INTEGER NOT NULL,
+    holdout INTEGER NOT NULL DEFAULT 0,
     payment_method TEXT NOT NULL,
     card_brand TEXT NOT NULL,
     card_last4 TEXT NOT NULL,
@@ -210,18 +211,23 @@ fn insert_charge(
 
 /// Reads the funnel state of an order inside a transaction.
 fn funnel(tx: &Connection, order_id: &str) -> rusqlite::Result<Option<Funnel>> {
-    let offer: Option<String> = tx
-        .query_row("SELECT offer FROM orders WHERE id = ?1", [order_id], |r| {
-            r.get(0)
-        })
+    let row: Option<(String, bool)> = tx
+        .query_row(
+            "SELECT offer, holdout FROM orders WHERE id = ?1",
+            [order_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let Some(offer) = offer else { return Ok(None) };
+    let Some((offer, holdout)) = row else {
+        return Ok(None);
+    };
     let offer: OfferConfig = serde_json::from_str(&offer)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    // The holdout is offered no add-ons.
     let mut f = Funnel {
         primary: ChargeStatus::Pending,
-        has_upsell: offer.upsell.is_some(),
-        has_downsell: offer.downsell.is_some(),
+        has_upsell: !holdout && offer.upsell.is_some(),
+        has_downsell: !holdout && offer.downsell.is_some(),
         upsell: Slot::Open,
         downsell: Slot::Open,
     };
@@ -251,11 +257,26 @@ fn funnel(tx: &Connection, order_id: &str) -> rusqlite::Result<Option<Funnel>> {
     Ok(Some(f))
 }
 
+/// Columns added since a database may have been created (`CREATE TABLE IF NOT EXISTS` leaves an
+/// existing table as it was).
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_holdout: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('orders') WHERE name = 'holdout'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_holdout {
+        conn.execute_batch("ALTER TABLE orders ADD COLUMN holdout INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database at `path` and applies the schema.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         let conn = open_connection(path).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        migrate(&conn).map_err(err)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -367,11 +388,11 @@ impl Store for SqliteStore {
             }
             idem_insert(tx, key, fingerprint, &o.header.id, now)?;
             tx.execute(
-                "INSERT INTO orders (id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, payment_method, card_brand, card_last4, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                "INSERT INTO orders (id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, holdout, payment_method, card_brand, card_last4, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     o.header.id, o.header.offer_id, o.header.variant, offer, o.header.currency, o.header.tax_mode.as_str(), o.header.country, o.header.email, o.header.bump, o.header.exit_offer,
-                    o.header.payment_method, o.header.card_brand, o.header.card_last4, now
+                    o.header.holdout, o.header.payment_method, o.header.card_brand, o.header.card_last4, now
                 ],
             )?;
             insert_charge(tx, &o.header.id, &o.charge, now)?;
@@ -401,13 +422,14 @@ impl Store for SqliteStore {
         let c: &Connection = &conn;
         let row = c
             .query_row(
-                "SELECT id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, payment_method, card_brand, card_last4, created_at FROM orders WHERE id = ?1",
+                "SELECT id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, payment_method, card_brand, card_last4, created_at, holdout FROM orders WHERE id = ?1",
                 [id],
                 |r| {
                     Ok((
                         (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?),
                         (r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, String>(7)?),
                         (r.get::<_, bool>(8)?, r.get::<_, bool>(9)?, r.get::<_, String>(10)?, r.get::<_, String>(11)?, r.get::<_, String>(12)?, r.get::<_, i64>(13)?),
+                        r.get::<_, bool>(14)?,
                     ))
                 },
             )
@@ -417,6 +439,7 @@ impl Store for SqliteStore {
             (id, offer_id, variant, offer),
             (currency, tax_mode, country, email),
             (bump, exit_offer, payment_method, card_brand, card_last4, created_at),
+            holdout,
         )) = row
         else {
             return Ok(None);
@@ -493,6 +516,7 @@ impl Store for SqliteStore {
                 email,
                 bump,
                 exit_offer,
+                holdout,
                 payment_method,
                 card_brand,
                 card_last4,

@@ -118,6 +118,8 @@ pub struct OrderHeader {
     pub bump: bool,
     /// Exit offer taken.
     pub exit_offer: bool,
+    /// Placed from the offer's holdout: no add-ons, counted as the holdout in the metrics.
+    pub holdout: bool,
     /// Saved payment method (gateway reference; never leaves the server).
     pub payment_method: String,
     /// Card brand.

@@ -19,6 +19,7 @@ pub fn Checkout(
     session: Session,
 ) -> impl IntoView {
     session.load_quotes();
+    session.viewed();
     let summary = move || {
         let quote = session.quote()?;
         let currency = session.currency()?;

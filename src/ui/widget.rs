@@ -47,7 +47,13 @@ pub fn Widget(
                     );
                 }
                 host.emit("ready", &js::object(&[("offer", offer.id.as_str().into())]));
-                let session = Session::new(host, config.api.clone(), config.locale.clone(), offer);
+                let session = Session::new(
+                    host,
+                    config.api.clone(),
+                    config.locale.clone(),
+                    config.sticky,
+                    offer,
+                );
                 session.resume().await;
                 state.set(Load::Ready(Box::new(session)));
             }
