@@ -25,8 +25,9 @@ pub struct FunnelLog {
     batch: js_sys::Object,
     queue: RefCell<Vec<JsValue>>,
     timer: Cell<Option<i32>>,
-    /// Flushes when the page is hidden (tab switch, close, navigation); kept for the page's life.
-    _on_hide: Closure<dyn FnMut()>,
+    /// Flushes when the page is hidden or left (tab switch, close, navigation); kept for the
+    /// page's life.
+    _on_hide: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl FunnelLog {
@@ -47,19 +48,23 @@ impl FunnelLog {
         ]);
         Rc::new_cyclic(|weak: &std::rc::Weak<FunnelLog>| {
             let weak = weak.clone();
-            let on_hide = Closure::<dyn FnMut()>::new(move || {
-                let hidden = web_sys::window()
-                    .and_then(|w| w.document())
-                    .is_some_and(|d| d.hidden());
-                if let (true, Some(log)) = (hidden, weak.upgrade()) {
-                    log.flush();
+            let on_hide =
+                Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                    let hidden = event.type_() == "pagehide"
+                        || web_sys::window()
+                            .and_then(|w| w.document())
+                            .is_some_and(|d| d.hidden());
+                    if let (true, Some(log)) = (hidden, weak.upgrade()) {
+                        log.flush();
+                    }
+                });
+            // `pagehide` too: not every browser makes a page hidden before it unloads it.
+            if let Some(window) = web_sys::window() {
+                let listener = on_hide.as_ref().unchecked_ref();
+                let _ = window.add_event_listener_with_callback("pagehide", listener);
+                if let Some(document) = window.document() {
+                    let _ = document.add_event_listener_with_callback("visibilitychange", listener);
                 }
-            });
-            if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-                let _ = document.add_event_listener_with_callback(
-                    "visibilitychange",
-                    on_hide.as_ref().unchecked_ref(),
-                );
             }
             FunnelLog {
                 url: [api, "/v1/events"].concat(),

@@ -21,6 +21,7 @@ use serde::Serialize;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::admin::html::esc;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Document, Strict};
 use crate::rate_limit::{self, RateLimiter};
@@ -49,7 +50,7 @@ pub struct AppState {
 type St = State<Arc<AppState>>;
 
 /// Runs blocking service code on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
@@ -58,7 +59,7 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
-fn json_response<T: Serialize>(status: StatusCode, v: &T) -> Response {
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, v: &T) -> Response {
     match serde_json::to_vec(v) {
         Ok(body) => (
             status,
@@ -87,7 +88,7 @@ fn reply(r: Reply) -> Response {
     res
 }
 
-fn result<T: Serialize>(r: ApiResult<T>) -> Response {
+pub(crate) fn result<T: Serialize>(r: ApiResult<T>) -> Response {
     match r {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => e.into_response(),
@@ -194,7 +195,7 @@ fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-async fn body_bytes(req: Request) -> ApiResult<Bytes> {
+pub(crate) async fn body_bytes(req: Request) -> ApiResult<Bytes> {
     let read = tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(req, &()));
     let Ok(read) = read.await else {
         return Err(ApiError::new(
@@ -254,7 +255,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
 }
 
 /// `Authorization: Bearer <token>`.
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
@@ -499,21 +500,6 @@ h1{font-size:1.25rem}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1
 button{font:inherit;padding:.6rem 1.2rem;margin:.5rem .5rem 0 0;border-radius:.4rem;border:2px solid #1a1a1a;cursor:pointer}\
 button.approve{background:#1a1a1a;color:#fff}button:focus-visible{outline:3px solid #2563eb;outline-offset:2px}\n";
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
 fn html(status: StatusCode, body: String) -> Response {
     let mut res = (
         status,
@@ -670,6 +656,7 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
         .route("/v1/orders/{order_id}/cancel", post(cancel))
         .route("/v1/orders/{order_id}/lines/{line_id}/refund", post(refund))
         .route("/v1/test-gateway/tokens", post(tokens))
+        .merge(crate::insights::routes::routes())
         .layer(SetResponseHeaderLayer::overriding(
             CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -684,6 +671,7 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
             get(challenge_get).post(challenge_post),
         )
         .merge(api)
+        .merge(crate::admin::router(state.clone()))
         .method_not_allowed_fallback(method_not_allowed);
     let app = match static_dir {
         Some(dir) => app.fallback_service(static_files::router(dir, not_found)),

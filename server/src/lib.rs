@@ -5,10 +5,14 @@
 //! [`rate_limit`], [`static_files`]) → [`service`] (validation,
 //! idempotency, orders, add-ons, refunds; synchronous, run on the blocking pool) → [`store::Store`]
 //! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`]).
+//! [`insights`] adds the creator's metrics on the same layers: funnel events, costs, the report
+//! from per-day cells, CSV exports.
 
+pub mod admin;
 pub mod error;
 pub mod gateway;
 pub mod http;
+pub mod insights;
 pub mod json;
 pub mod rate_limit;
 pub mod rules;

@@ -33,7 +33,8 @@ OPTIONS:
                               comma-separated; period s, min, h or e.g. 10min. Names and
                               defaults: tokens=20/min, orders=20/min, addons=30/min (per client
                               IP), addons-per-order=10/min, auth-failures=10/min (per client IP),
-                              auth-failures-per-order=10/10min, admin-failures=10/10min
+                              auth-failures-per-order=10/10min, admin-failures=10/10min,
+                              events=120/min (per client IP)
   --trust-forwarded-for       count clients by the last X-Forwarded-For address (only behind a
                               reverse proxy that sets it; env MOMENTUM_TRUST_FORWARDED_FOR=1)
   --header-timeout-secs <s>   time to send a request head, from connecting or from the previous

@@ -102,6 +102,8 @@ pub struct Limits {
     pub auth_failures_per_order: Option<Rate>,
     /// Failed admin-key checks per client IP.
     pub admin_failures: Option<Rate>,
+    /// `POST /v1/events` (funnel event batches) per client IP.
+    pub events: Option<Rate>,
 }
 
 impl Default for Limits {
@@ -116,13 +118,15 @@ impl Default for Limits {
             auth_failures: Some(Rate::per_secs(10, 60)),
             auth_failures_per_order: Some(Rate::per_secs(10, 600)),
             admin_failures: Some(Rate::per_secs(10, 600)),
+            // A widget sends a batch every few seconds while a shopper acts, and on every hide.
+            events: Some(Rate::per_secs(120, 60)),
         }
     }
 }
 
 impl Limits {
     /// The names accepted by [`Limits::apply`].
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "tokens",
         "orders",
         "addons",
@@ -130,6 +134,7 @@ impl Limits {
         "auth-failures",
         "auth-failures-per-order",
         "admin-failures",
+        "events",
     ];
 
     /// Every budget off.
@@ -142,6 +147,7 @@ impl Limits {
             auth_failures: None,
             auth_failures_per_order: None,
             admin_failures: None,
+            events: None,
         }
     }
 
@@ -154,6 +160,7 @@ impl Limits {
             "auth-failures" => &mut self.auth_failures,
             "auth-failures-per-order" => &mut self.auth_failures_per_order,
             "admin-failures" => &mut self.admin_failures,
+            "events" => &mut self.events,
             _ => return None,
         })
     }
@@ -265,6 +272,7 @@ pub struct RateLimiter {
     auth_failures: Option<Gcra<IpAddr>>,
     auth_failures_per_order: Option<Gcra<String>>,
     admin_failures: Option<Gcra<IpAddr>>,
+    events: Option<Gcra<IpAddr>>,
     trust_forwarded_for: bool,
 }
 
@@ -280,6 +288,7 @@ impl RateLimiter {
             auth_failures: limits.auth_failures.map(Gcra::new),
             auth_failures_per_order: limits.auth_failures_per_order.map(Gcra::new),
             admin_failures: limits.admin_failures.map(Gcra::new),
+            events: limits.events.map(Gcra::new),
             trust_forwarded_for,
         }
     }
@@ -295,6 +304,28 @@ impl RateLimiter {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
         forwarded.or(peer).map(client_key)
+    }
+
+    /// The address a request to a handler outside `/v1` is counted under (the dashboard's
+    /// sign-in form, which this middleware does not classify): same rules as for the API.
+    pub fn client_of(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
+        let forwarded = self
+            .trust_forwarded_for
+            .then(|| forwarded_for(headers))
+            .flatten();
+        forwarded.or(peer.map(|a| a.ip())).map(client_key)
+    }
+
+    /// Whether `client` may try an admin key now (`Err`: how long until it may): the
+    /// `admin-failures` budget, shared by `Authorization: Bearer` API calls and dashboard
+    /// sign-ins. Does not count anything.
+    pub fn admin_attempt(&self, client: Option<IpAddr>) -> Result<(), Duration> {
+        check(&self.admin_failures, client, Instant::now(), false)
+    }
+
+    /// Counts one failed admin-key attempt (a wrong key in the dashboard's sign-in form).
+    pub fn admin_failed(&self, client: Option<IpAddr>) {
+        let _ = check(&self.admin_failures, client, Instant::now(), true);
     }
 }
 
@@ -328,6 +359,8 @@ fn client_key(ip: IpAddr) -> IpAddr {
 enum Class {
     Tokens,
     CreateOrder,
+    /// `POST /v1/events`.
+    Events,
     /// A call on one order (its secret, resume pass or the admin key); `addon`: an accept.
     Order {
         id: String,
@@ -349,6 +382,7 @@ fn classify(method: &Method, path: &str) -> Option<Class> {
     match (first, second, third, fourth) {
         ("test-gateway", Some("tokens"), None, _) if method == Method::POST => Some(Class::Tokens),
         ("orders", None, _, _) if method == Method::POST => Some(Class::CreateOrder),
+        ("events", None, _, _) if method == Method::POST => Some(Class::Events),
         ("orders", Some(id), Some("lines"), _) if !id.is_empty() => Some(Class::Admin),
         ("orders", Some(id), third, fourth) if !id.is_empty() && method != Method::OPTIONS => {
             Some(Class::Order {
@@ -430,6 +464,7 @@ pub async fn guard(State(limiter): State<Arc<RateLimiter>>, req: Request, next: 
     let verdict = match &class {
         Class::Tokens => check(&l.tokens, ip, now, true),
         Class::CreateOrder => check(&l.orders, ip, now, true),
+        Class::Events => check(&l.events, ip, now, true),
         Class::Order { id, addon } => {
             let failures = if bears {
                 check(&l.auth_failures, ip, now, false)
@@ -469,7 +504,7 @@ pub async fn guard(State(limiter): State<Arc<RateLimiter>>, req: Request, next: 
             Class::Admin => {
                 let _ = check(&l.admin_failures, ip, now, true);
             }
-            Class::Tokens | Class::CreateOrder => {}
+            Class::Tokens | Class::CreateOrder | Class::Events => {}
         }
     }
     res
@@ -553,6 +588,12 @@ mod tests {
             Some(Class::Tokens)
         );
         assert_eq!(classify(&post, "/v1/orders"), Some(Class::CreateOrder));
+        assert_eq!(classify(&post, "/v1/events"), Some(Class::Events));
+        assert_eq!(classify(&Method::OPTIONS, "/v1/events"), None);
+        assert_eq!(
+            classify(&Method::GET, "/v1/admin/metrics.csv"),
+            Some(Class::Admin)
+        );
         assert_eq!(
             classify(&post, "/v1/orders/ord_a/addons"),
             order("ord_a", true)

@@ -15,6 +15,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use crate::rules::{Funnel, Refusal, Slot};
 use crate::store::*;
 
+pub mod insights;
+
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -277,6 +279,7 @@ impl SqliteStore {
         let conn = open_connection(path).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         migrate(&conn).map_err(err)?;
+        insights::apply(&conn).map_err(err)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })

@@ -267,7 +267,7 @@ pub enum DeclineOutcome {
 }
 
 /// Orders, charges, refunds, offers and idempotency records.
-pub trait Store: Send + Sync {
+pub trait Store: crate::insights::InsightsStore + Send + Sync {
     /// An offer config.
     fn offer(&self, id: &str) -> StoreResult<Option<OfferConfig>>;
     /// Creates or replaces an offer config.

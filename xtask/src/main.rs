@@ -156,6 +156,24 @@ fn test() -> Result<(), String> {
         "cargo",
         &["bench", "-p", "momentum-core", "--bench", "exit_intent"],
     )?;
+    run(
+        "cargo",
+        &["bench", "-p", "momentum-core", "--bench", "metrics"],
+    )?;
+    // The dashboard's metrics over 1 M orders and 10 M events (the database is generated once,
+    // ~65 s, and cached under target/tmp).
+    run(
+        "cargo",
+        &[
+            "bench",
+            "-p",
+            "momentum-server",
+            "--bench",
+            "metrics",
+            "--profile",
+            "host",
+        ],
+    )?;
     run("cargo", &["build", "-p", "momentum-server"])?;
     let no_download = [("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")];
     run_with(
