@@ -1,6 +1,6 @@
 // The shopper's critical path (issue 11), under Lighthouse's mobile conditions. Run with:
 //
-//   cd /work/main && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test --config e2e/playwright.bench.config.ts critical-path
+//   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test --config e2e/playwright.bench.config.ts critical-path
 //
 // Prints figures; asserts only behaviour (the checkout becomes interactive with a consistent total,
 // the floor fetches succeed, the bump changes the total), never timings.
