@@ -5,7 +5,7 @@
 #![cfg(target_arch = "wasm32")]
 
 /// `leptos::view!` for the widget's components. Leptos renders a subtree with nothing dynamic in it
-/// from an HTML string (`innerHTML`), which a host page with Trusted Types
+/// by parsing it from an HTML string, a sink that a host page with Trusted Types
 /// (`require-trusted-types-for 'script'`) refuses; a scope class turns that off, so every element
 /// is created with `createElement`. The class (`m-el`) carries no style.
 macro_rules! html {
