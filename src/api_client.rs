@@ -110,9 +110,14 @@ pub async fn send(call: Call<'_>) -> Result<JsValue, ApiError> {
     }
     init.set_headers(&headers);
     init.set_signal(Some(&AbortSignal::timeout_with_u32(TIMEOUT_MS)));
-    let url = call.url;
     let window = web_sys::window().ok_or(ApiError::Network)?;
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    receive(window.fetch_with_str_and_init(call.url, &init)).await
+}
+
+/// The parsed JSON body of a 2xx answer to a request already on its way: `fetch`'s promise, from
+/// [`send`] or from the loader, which asks for the offer while the wasm downloads.
+pub async fn receive(request: Promise) -> Result<JsValue, ApiError> {
+    let response: Response = JsFuture::from(request)
         .await
         .map_err(|_| ApiError::Network)?
         .dyn_into()

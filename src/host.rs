@@ -106,16 +106,10 @@ pub async fn call_adapter(
     }
 }
 
-/// The region of a BCP 47 tag (`de-AT` → `AT`), for a sensible default buyer country.
-pub fn locale_region(locale: Option<&str>) -> Option<String> {
-    let tag = match locale {
-        Some(tag) => tag.to_owned(),
-        None => web_sys::window()?.navigator().language()?,
-    };
-    tag.split('-')
-        .skip(1)
-        .find(|part| part.len() == 2 && part.bytes().all(|b| b.is_ascii_alphabetic()))
-        .map(str::to_ascii_uppercase)
+/// The buyer country the checkout starts with: from `data-locale`, else the browser's language.
+pub fn buyer_country(locale: Option<&str>) -> String {
+    let browser = || web_sys::window()?.navigator().language();
+    momentum_core::embed::buyer_country(locale.map(str::to_owned).or_else(browser).as_deref())
 }
 
 /// A random number (nothing personal) that decides the shopper's A/B variant and holdout, kept so

@@ -2,7 +2,7 @@
 //! wasm than a JSON library for the few fields the widget needs.
 
 use js_sys::{Object, Reflect};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Builds `{ key: value, … }`.
 pub fn object(pairs: &[(&str, JsValue)]) -> Object {
@@ -41,6 +41,25 @@ pub fn sleep(ms: u32) -> js_sys::Promise {
                 window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
         }
     })
+}
+
+/// Resolves when the browser is idle (`requestIdleCallback`, at most a second late), or after a
+/// tick where it is missing (Safari).
+pub async fn idle() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let request = get(&window, "requestIdleCallback");
+        let options = object(&[("timeout", 1_000.into())]);
+        let queued = request
+            .dyn_ref::<js_sys::Function>()
+            .is_some_and(|f| f.call2(&window, &resolve, &options).is_ok());
+        if !queued {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 1);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Waits `ms`.

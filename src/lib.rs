@@ -21,6 +21,7 @@ mod funnel_log;
 mod host;
 mod intl;
 mod js;
+mod lazy;
 mod session;
 mod ui;
 
@@ -29,10 +30,11 @@ use momentum_core::embed::{safe_fallback, EmbedConfig};
 use wasm_bindgen::prelude::*;
 
 /// Mounts one independent widget for `element` (a `<momentum-checkout>`) into `root`, a container
-/// inside the element's shadow root. Bad settings render an error in the widget's place and emit
-/// `momentum:error`; nothing is thrown into the host page.
+/// inside the element's shadow root. `preload` is the loader's checkout-start request
+/// (`{url, response}`, `fetch`'s promise), or undefined. Bad settings render an error in the
+/// widget's place and emit `momentum:error`; nothing is thrown into the host page.
 #[wasm_bindgen]
-pub fn mount(element: web_sys::HtmlElement, root: web_sys::HtmlElement) {
+pub fn mount(element: web_sys::HtmlElement, root: web_sys::HtmlElement, preload: JsValue) {
     #[cfg(feature = "debug")]
     console_error_panic_hook::set_once();
     let host = Host::new(element);
@@ -41,9 +43,11 @@ pub fn mount(element: web_sys::HtmlElement, root: web_sys::HtmlElement) {
         host.report_error("config_invalid", &error.to_string(), Some(error.field));
     }
     let fallback = safe_fallback(host.attribute("fallback"));
+    let preload =
+        js::get_string(&preload, "url").zip(js::get(&preload, "response").dyn_into().ok());
     // The view owns everything the widget needs; the handle lives as long as the page.
     std::mem::forget(leptos::mount::mount_to(root, move || {
-        leptos::view! { <ui::widget::Widget host config fallback/> }
+        leptos::view! { <ui::widget::Widget host config fallback preload/> }
     }));
 }
 

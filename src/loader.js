@@ -20,6 +20,32 @@ function emit(target, name, detail) {
   target.dispatchEvent(new CustomEvent('momentum:' + name, { bubbles: true, composed: true, detail }));
 }
 
+// The offer and its quotes, asked for now, while the wasm downloads: one CORS-simple GET (no
+// preflight). The URL is built as the widget builds it (core's `EmbedConfig::checkout_url` and
+// `buyer_country`); the widget uses this answer only if it would ask for exactly this URL.
+function preload(settings) {
+  const offer = settings.offer && String(settings.offer).trim();
+  const api = settings.api && String(settings.api).trim();
+  if (!offer || !api || settings.config) return undefined;
+  const tag = String(settings.locale || navigator.language || '');
+  const region = tag.split('-').slice(1).find((part) => /^[a-z]{2}$/i.test(part));
+  const url = api.replace(/\/+$/, '') + '/v1/offers/' + offer + '/checkout?country=' + (region || 'us').toUpperCase();
+  const signal = AbortSignal.timeout ? AbortSignal.timeout(15000) : undefined;
+  const response = fetch(url, { signal });
+  response.catch(() => {}); // the widget reads the failure; the page must not see it as unhandled
+  return { url, response };
+}
+
+// The checkout's place, kept at its height until the wasm renders it (see .m-skeleton), so the host
+// page does not jump. The widget's own loading state is the same element.
+function skeleton() {
+  const box = doc.createElement('p');
+  box.className = 'm-card m-skeleton';
+  box.setAttribute('role', 'status');
+  box.textContent = 'Loading checkout…';
+  return box;
+}
+
 function fail(el, code, message) {
   console.error('[momentum] ' + message);
   const root = el.momentumRoot;
@@ -66,13 +92,17 @@ function start() {
       shadow.adoptedStyleSheets = [sheet];
       const root = doc.createElement('div');
       root.className = 'm-root';
+      root.append(skeleton());
       shadow.replaceChildren(root);
       this.momentumRoot = root;
       if (this.momentumError) return fail(this, 'target_missing', this.momentumError);
       ready.then((ok) => {
         if (!ok) return fail(this, 'wasm_unavailable', failure);
         try {
-          mount(this, root);
+          // The widget renders the same placeholder in the same task: nothing moves in between.
+          root.replaceChildren();
+          mount(this, root, this.momentumPreload);
+          this.momentumPreload = undefined;
         } catch (err) {
           fail(this, 'mount_failed', String((err && err.message) || err));
         }
@@ -88,6 +118,7 @@ function start() {
     }
     // Set before insertion: connecting the element runs connectedCallback synchronously.
     el.momentumError = error;
+    if (!error) el.momentumPreload = preload(settings);
     place(el);
     return el;
   }

@@ -11,7 +11,7 @@ use momentum_core::funnel::Stage;
 use momentum_core::money::{Currency, Money};
 use momentum_core::offer::OfferConfig;
 use momentum_core::quote::Quote;
-use momentum_core::tax::{is_country_code, TaxMode};
+use momentum_core::tax::TaxMode;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -136,10 +136,8 @@ impl Session {
         locale: Option<String>,
         sticky: Sticky,
         mut offer: OfferConfig,
+        country: String,
     ) -> Self {
-        let country = host::locale_region(locale.as_deref())
-            .filter(|c| is_country_code(c))
-            .unwrap_or_else(|| "US".into());
         let bucket = host::ab_bucket(sticky);
         let holdout = offer.in_holdout(bucket);
         let variant = match holdout {
@@ -257,6 +255,37 @@ impl Session {
     fn report(&self, code: &str, message: &str) {
         self.host
             .with_value(|h| h.report_error(code, message, None));
+    }
+
+    /// A lazily loaded part (`what`) could not be fetched: the page hears of it, the shopper goes on
+    /// without it.
+    pub fn chunk_failed(self, what: &str) {
+        let message = ["The ", what, " could not be loaded, so it is skipped."].concat();
+        self.report("chunk_failed", &message);
+    }
+
+    /// Takes this shopper's quotes from the checkout-start answer (one per variant), so the
+    /// checkout is interactive without asking for them; a list without them changes nothing.
+    pub fn use_quotes_from(&self, quotes: &JsValue) {
+        let country = self.country.get_untracked();
+        let variant = self.variant.get_value();
+        let Some(list) = quotes.dyn_ref::<js_sys::Array>() else {
+            return;
+        };
+        let ours = list.iter().find(|quote| {
+            js::get_string(quote, "variant") == variant
+                && js::get_string(quote, "country").as_deref() == Some(country.as_str())
+        });
+        if let Some(quotes) = ours.and_then(|q| read_quotes(&q, &country, false).ok()) {
+            self.quotes.set(Some(quotes));
+        }
+    }
+
+    /// Quotes for the checkout: the ones that came with the offer, else [`Self::load_quotes`].
+    pub fn ensure_quotes(self) {
+        if !self.priced_for_current_cart() {
+            self.load_quotes();
+        }
     }
 
     /// Fetches both quotes for the buyer's country (and the exit offer, once accepted), retrying a
@@ -430,6 +459,10 @@ impl Session {
             .unwrap_or(false)
         {
             return false;
+        }
+        // The add-on card must be ready the moment the payment is confirmed.
+        if self.offer.with_value(|o| o.upsell.is_some()) {
+            crate::lazy::start_addons();
         }
         self.payment_error.set(None);
         spawn_local(async move {

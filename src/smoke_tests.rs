@@ -33,7 +33,7 @@ async fn mount_and_wait(attributes: &[(&str, &str)], event: &str) -> (HtmlElemen
             .add_event_listener_with_callback(&name, &resolve)
             .unwrap();
     });
-    crate::mount(host, root.clone());
+    crate::mount(host, root.clone(), JsValue::UNDEFINED);
     let event = JsFuture::from(seen).await.unwrap();
     (root, js::get(&event, "detail"))
 }

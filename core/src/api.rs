@@ -37,6 +37,18 @@ pub struct QuoteRequest {
     pub exit_offer: bool,
 }
 
+/// Response to `GET /v1/offers/{offer_id}/checkout?country=…`: everything the checkout needs to
+/// become interactive, in one request the loader makes while the wasm downloads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CheckoutStart {
+    /// The offer config, as `GET /v1/offers/{offer_id}` answers it.
+    pub offer: crate::offer::OfferConfig,
+    /// The `POST /v1/quotes` answer for that country without a variant (also the holdout's), then
+    /// for each variant a new shopper can be assigned, in the config's order.
+    pub quotes: Vec<QuoteResponse>,
+}
+
 /// Response to `POST /v1/quotes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

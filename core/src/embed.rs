@@ -142,6 +142,26 @@ impl EmbedConfig {
         ]
         .concat()
     }
+
+    /// URL of the checkout-start endpoint (the offer and its quotes in one answer) for a buyer in
+    /// `country`. The loader requests the same URL while the wasm downloads (`src/loader.js`); the
+    /// widget uses that answer only when the URLs are equal.
+    pub fn checkout_url(&self, country: &str) -> String {
+        [&self.offer_url(), "/checkout?country=", country].concat()
+    }
+}
+
+/// The buyer country the checkout starts with, from a BCP 47 tag (`data-locale`, else the
+/// browser's language): its region subtag when that is a country, else `US`. The shopper can
+/// change it in the form.
+pub fn buyer_country(locale: Option<&str>) -> String {
+    locale
+        .into_iter()
+        .flat_map(|tag| tag.split('-').skip(1))
+        .find(|part| part.len() == 2 && part.bytes().all(|b| b.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase)
+        .filter(|code| crate::tax::is_country_code(code))
+        .unwrap_or_else(|| "US".into())
 }
 
 /// The fallback checkout URL when it is safe to link to (absolute http(s)), whatever else is wrong.
@@ -170,6 +190,30 @@ fn is_http_url(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buyer_country_is_the_locale_region_when_it_is_a_country() {
+        for (tag, country) in [
+            (Some("de-DE"), "DE"),
+            (Some("nl-nl"), "NL"),
+            (Some("zh-Hant-TW"), "TW"),
+            (Some("en"), "US"),
+            (Some("es-419"), "US"),
+            (Some("en-ZZ"), "US"),
+            (None, "US"),
+        ] {
+            assert_eq!(buyer_country(tag), country, "{tag:?}");
+        }
+    }
+
+    #[test]
+    fn checkout_url_is_the_offer_url_with_the_country() {
+        let config = parse(&[("offer", "course"), ("api", "https://shop.example/")]).unwrap();
+        assert_eq!(
+            config.checkout_url("DE"),
+            "https://shop.example/v1/offers/course/checkout?country=DE"
+        );
+    }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<EmbedConfig, EmbedError> {
         EmbedConfig::parse(|name| {

@@ -7,7 +7,9 @@ import { join, basename } from 'node:path';
 
 const API = process.env.MOMENTUM_API_ORIGIN ?? 'http://127.0.0.1:4510';
 const HOST = new URL(process.env.MOMENTUM_HOST_ORIGIN ?? 'http://127.0.0.1:4511');
+const BASELINE = new URL(process.env.MOMENTUM_BASELINE_ORIGIN ?? 'http://127.0.0.1:4512');
 const dir = join(import.meta.dirname, '..', 'fixtures');
+const baselineDir = join(import.meta.dirname, '..', 'bench', 'baseline');
 
 // The policy a careful creator's site sends: no inline script without a nonce, no inline styles,
 // no eval; WebAssembly allowed ('wasm-unsafe-eval') or, in the second page, not.
@@ -33,11 +35,14 @@ const POLICIES = {
 const CACHEABLE = new Set(['exit.html', 'elsewhere.html']);
 
 createServer(async (req, res) => {
-  const name = basename(new URL(req.url, HOST).pathname) || 'plain.html';
+  const url = new URL(req.url, HOST);
+  const name = basename(url.pathname) || 'plain.html';
+  // `?bundle=baseline`: the page loads the build issue 11 started from (e2e/bench/baseline).
+  const bundle = url.searchParams.get('bundle') === 'baseline' ? BASELINE.origin : API;
   try {
     const nonce = randomBytes(16).toString('base64');
     const page = (await readFile(join(dir, name), 'utf8'))
-      .replaceAll('{{BUNDLE}}', `${API}/momentum.js`)
+      .replaceAll('{{BUNDLE}}', `${bundle}/momentum.js`)
       .replaceAll('{{API}}', API)
       .replaceAll('{{NONCE}}', nonce);
     const headers = {
@@ -50,3 +55,21 @@ createServer(async (req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('no such fixture');
   }
 }).listen(Number(HOST.port), HOST.hostname);
+
+// The baseline bundle, on an origin of its own (cross-origin from the page, like a CDN), brotli.
+const TYPES = { js: 'text/javascript; charset=utf-8', wasm: 'application/wasm' };
+createServer(async (req, res) => {
+  const name = basename(new URL(req.url, BASELINE).pathname);
+  try {
+    const body = await readFile(join(baselineDir, `${name}.br`));
+    res.writeHead(200, {
+      'content-type': TYPES[name.split('.').pop()] ?? 'application/octet-stream',
+      'content-encoding': 'br',
+      'access-control-allow-origin': '*',
+      'timing-allow-origin': '*',
+      'cache-control': 'no-store',
+    }).end(body);
+  } catch {
+    res.writeHead(404, { 'access-control-allow-origin': '*' }).end();
+  }
+}).listen(Number(BASELINE.port), BASELINE.hostname);

@@ -331,6 +331,23 @@ async fn get_offer(State(s): St, PathParams(id): PathParams<String>) -> Response
     result(blocking(move || s.service.offer(&id)).await)
 }
 
+/// `?country=XX` and nothing else: a typo in the query is an error, not a silent default.
+async fn checkout_start(
+    State(s): St,
+    PathParams(id): PathParams<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Some(name) = query.keys().find(|name| *name != "country") {
+        let message = format!("unknown query parameter `{name}` (only `country` is read)");
+        return ApiError::field("unknown_field", name.clone(), message).into_response();
+    }
+    let Some(country) = query.get("country").cloned() else {
+        let message = "missing query parameter `country` (ISO 3166-1 alpha-2, e.g. DE)";
+        return ApiError::field("missing_field", "country", message).into_response();
+    };
+    result(blocking(move || s.service.checkout_start(&id, &country)).await)
+}
+
 async fn put_offer(
     State(s): St,
     PathParams(id): PathParams<String>,
@@ -646,6 +663,7 @@ async fn challenge_css() -> Response {
 pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
     let api = Router::new()
         .route("/v1/offers/{offer_id}", get(get_offer).put(put_offer))
+        .route("/v1/offers/{offer_id}/checkout", get(checkout_start))
         .route("/v1/quotes", post(quote))
         .route("/v1/orders", post(create_order))
         .route("/v1/orders/{order_id}", get(get_order))

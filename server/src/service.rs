@@ -744,6 +744,23 @@ impl Service {
         })
     }
 
+    /// `GET /v1/offers/{offer_id}/checkout?country=…`: the offer and the quotes for each variant a
+    /// shopper can be assigned, priced from the same read of the config.
+    pub fn checkout_start(&self, offer_id: &str, country: &str) -> ApiResult<CheckoutStart> {
+        let rule = tax_rule(country, "country")?;
+        let offer = self.offer(offer_id)?;
+        let variants = offer.variants.iter().filter(|v| v.weight > 0);
+        let quotes = std::iter::once(None)
+            .chain(variants.map(|v| Some(v.id.as_str())))
+            .map(|variant| {
+                let resolved = resolve_for_sale(&offer, variant)?;
+                let pair = quote_pair(&resolved, &rule, false).map_err(quote_error)?;
+                Ok(quote_response(&resolved, pair, country))
+            })
+            .collect::<ApiResult<_>>()?;
+        Ok(CheckoutStart { offer, quotes })
+    }
+
     /// `POST /v1/quotes`.
     pub fn quote(&self, req: &QuoteRequest) -> ApiResult<QuoteResponse> {
         let rule = tax_rule(&req.country, "country")?;

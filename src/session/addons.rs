@@ -125,6 +125,13 @@ impl Session {
         }
     }
 
+    /// The add-on card's code could not be fetched (offline after paying, a CDN hiccup): the
+    /// shopper gets the receipt instead, and nothing is charged for an add-on they never saw.
+    pub fn addon_unavailable(self) {
+        self.chunk_failed("add-on card");
+        self.show_receipt();
+    }
+
     fn show_receipt(&self) {
         self.forget_order();
         self.stage.set(Some(Stage::Receipt));

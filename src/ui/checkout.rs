@@ -1,10 +1,11 @@
 use leptos::prelude::*;
 use momentum_core::checkout::Payment;
 
+use crate::lazy;
 use crate::session::Session;
 use crate::ui::buyer_fields::BuyerFields;
 use crate::ui::challenge::Challenge;
-use crate::ui::exit_offer::ExitOffer;
+use crate::ui::lazy_view::LazyView;
 use crate::ui::order_bump::OrderBump;
 use crate::ui::order_summary::OrderSummary;
 use crate::ui::pay_button::PayButton;
@@ -12,14 +13,31 @@ use crate::ui::payment_field::PaymentField;
 use crate::ui::product_summary::ProductSummary;
 
 /// The checkout: product, order bump, buyer details, payment, summary and the Pay button; the exit
-/// offer watches it while it is open.
+/// offer watches it while it is open. Once it is on screen and the browser is idle, the chunks
+/// for what may follow (the exit offer, the add-on cards) are fetched.
 #[component]
 pub fn Checkout(
     /// The checkout session.
     session: Session,
 ) -> impl IntoView {
-    session.load_quotes();
+    session.ensure_quotes();
     session.viewed();
+    let (upsell, exit_offer) = session
+        .offer
+        .with_value(|o| (o.upsell.is_some(), o.exit_offer.is_some()));
+    if upsell {
+        leptos::task::spawn_local(async {
+            crate::js::idle().await;
+            lazy::start_addons();
+        });
+    }
+    let exit_offer = exit_offer.then(|| {
+        let load = async move {
+            crate::js::idle().await;
+            lazy::exit_offer(session).await
+        };
+        html! { <LazyView load unavailable=move || session.chunk_failed("exit offer")/> }
+    });
     let summary = move || {
         let quote = session.quote()?;
         let currency = session.currency()?;
@@ -51,6 +69,6 @@ pub fn Checkout(
             <p class="m-muted m-small">{session.offer.with_value(|o| o.refund_terms.clone())}</p>
         </form>
         {challenge}
-        <ExitOffer session/>
+        {exit_offer}
     }
 }

@@ -6,6 +6,7 @@ pub mod challenge;
 pub mod checkout;
 pub mod error_notice;
 pub mod exit_offer;
+pub mod lazy_view;
 pub mod order_bump;
 pub mod order_number;
 pub mod order_summary;

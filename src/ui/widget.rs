@@ -5,11 +5,12 @@ use momentum_core::funnel::Stage;
 use momentum_core::offer::OfferConfig;
 use wasm_bindgen::JsValue;
 
-use crate::host::Host;
+use crate::host::{self, Host};
+use crate::lazy;
 use crate::session::Session;
-use crate::ui::addon_card::AddonCard;
 use crate::ui::checkout::Checkout;
 use crate::ui::error_notice::ErrorNotice;
+use crate::ui::lazy_view::LazyView;
 use crate::ui::receipt::Receipt;
 use crate::{api_client, decode, js};
 
@@ -30,6 +31,8 @@ pub fn Widget(
     config: Result<EmbedConfig, EmbedError>,
     /// The fallback checkout URL, when it is safe to link to.
     fallback: Option<String>,
+    /// The loader's checkout-start request: its URL and `fetch`'s promise.
+    preload: Option<(String, js_sys::Promise)>,
 ) -> impl IntoView {
     let config = match config {
         Ok(config) => config,
@@ -38,9 +41,10 @@ pub fn Widget(
         }
     };
     let state = RwSignal::new_local(Load::Loading);
+    let country = host::buyer_country(config.locale.as_deref());
     spawn_local(async move {
-        match load_offer(&config).await {
-            Ok(offer) => {
+        match load_offer(&config, &country, preload).await {
+            Ok((offer, quotes)) => {
                 for warning in momentum_core::advice::warnings(&offer) {
                     web_sys::console::warn_1(
                         &["[momentum] ", &warning.to_string()].concat().into(),
@@ -53,7 +57,9 @@ pub fn Widget(
                     config.locale.clone(),
                     config.sticky,
                     offer,
+                    country,
                 );
+                session.use_quotes_from(&quotes);
                 session.resume().await;
                 state.set(Load::Ready(Box::new(session)));
             }
@@ -66,14 +72,17 @@ pub fn Widget(
     html! {
         <div class="m-widget">
             {move || match state.get() {
-                Load::Loading => html! { <p class="m-card m-muted" role="status">"Loading checkout…"</p> }.into_any(),
+                // The loader's placeholder (src/loader.js): the same element, so nothing moves.
+                Load::Loading => html! { <p class="m-card m-skeleton" role="status">"Loading checkout…"</p> }.into_any(),
                 Load::Ready(session) => {
                     let session = *session;
                     // A memo, so a card re-renders (and re-arms) only when the stage really changes.
                     let stage = Memo::new(move |_| session.stage.get());
                     (move || match stage.get() {
                         None => html! { <Checkout session/> }.into_any(),
-                        Some(Stage::Offer(kind) | Stage::Settling(kind)) => html! { <AddonCard session kind/> }.into_any(),
+                        Some(Stage::Offer(kind) | Stage::Settling(kind)) => html! {
+                            <LazyView load=lazy::addon_card(session, kind) unavailable=move || session.addon_unavailable()/>
+                        }.into_any(),
                         Some(Stage::Receipt) => html! { <Receipt session/> }.into_any(),
                     }).into_any()
                 }
@@ -88,13 +97,31 @@ pub fn Widget(
 /// message).
 type LoadError = (String, Option<String>, String);
 
-/// The offer from inline config (`data-config="#json-script"`) or the backend, strictly validated.
-async fn load_offer(config: &EmbedConfig) -> Result<OfferConfig, LoadError> {
-    let json = match &config.inline {
-        Some(selector) => inline_json(selector)?,
-        None => api_client::get_json(&config.offer_url())
-            .await
-            .map_err(|e| (e.code().to_owned(), None, e.message()))?,
+/// The offer from inline config (`data-config="#json-script"`) or the backend, strictly validated,
+/// and the quotes that came with it (the checkout-start answer's list; else none). The loader's
+/// request is used when it asked for what this widget would (the same URL), else the offer alone.
+async fn load_offer(
+    config: &EmbedConfig,
+    country: &str,
+    preload: Option<(String, js_sys::Promise)>,
+) -> Result<(OfferConfig, JsValue), LoadError> {
+    let failed = |e: api_client::ApiError| (e.code().to_owned(), None, e.message());
+    let (json, quotes) = match (&config.inline, preload) {
+        (Some(selector), _) => (inline_json(selector)?, JsValue::UNDEFINED),
+        // A backend without the endpoint, or any failure: the offer alone, as before it existed.
+        (None, Some((url, response))) if url == config.checkout_url(country) => {
+            match api_client::receive(response).await {
+                Ok(start) => (js::get(&start, "offer"), js::get(&start, "quotes")),
+                Err(_) => (
+                    offer_alone(config).await.map_err(failed)?,
+                    JsValue::UNDEFINED,
+                ),
+            }
+        }
+        (None, _) => (
+            offer_alone(config).await.map_err(failed)?,
+            JsValue::UNDEFINED,
+        ),
     };
     // The event names the config field at fault (`fallback_url`, `variants[1].upsell_price`), as the
     // backend's error does; only a config that is not an object at all has none.
@@ -118,7 +145,11 @@ async fn load_offer(config: &EmbedConfig) -> Result<OfferConfig, LoadError> {
         .concat();
         return Err(("config_invalid".into(), Some("offer".into()), message));
     }
-    Ok(offer)
+    Ok((offer, quotes))
+}
+
+async fn offer_alone(config: &EmbedConfig) -> Result<JsValue, api_client::ApiError> {
+    api_client::get_json(&config.offer_url()).await
 }
 
 fn inline_json(selector: &str) -> Result<JsValue, LoadError> {

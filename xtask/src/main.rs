@@ -2,6 +2,7 @@
 //! project needs on a fresh machine and skip what is already there.
 
 mod bundle;
+mod split;
 mod tools;
 
 use std::path::{Path, PathBuf};

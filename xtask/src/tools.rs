@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use crate::{command, root, run, run_with};
 
-const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// Where `cargo install` puts binaries.
@@ -17,19 +16,12 @@ pub fn cargo_bin_dir() -> PathBuf {
     cargo_home.join("bin")
 }
 
-/// What `trunk build` and the bundle step need: the wasm target, trunk, the matching
+/// What the release pipeline (`split.rs`, `bundle.rs`) needs: the wasm target, the matching
 /// wasm-bindgen CLI, and the npm tools (esbuild, binaryen's wasm-opt, Playwright).
 pub fn ensure_build_tools() -> Result<(), String> {
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !targets.lines().any(|t| t.trim() == WASM_TARGET) {
         run("rustup", &["target", "add", WASM_TARGET])?;
-    }
-    if !output("trunk", &["--version"]).is_some_and(|v| v.contains(TRUNK_VERSION)) {
-        // trunk 0.22 needs a newer rustc than this machine has.
-        run(
-            "cargo",
-            &["install", "trunk", "--version", TRUNK_VERSION, "--locked"],
-        )?;
     }
     let bindgen = wasm_bindgen_version()?;
     let bindgen_installed = output("wasm-bindgen", &["--version"])

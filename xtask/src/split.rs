@@ -1,0 +1,103 @@
+//! The release wasm pipeline that trunk cannot do (trunk-rs/trunk#1022): compile with the split
+//! points on and relocations kept, split the module at them (`wasm_split_cli_support`, the splitter
+//! Leptos' own tooling uses), run wasm-bindgen on the main module, then wasm-opt on every module.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::{root, run, run_with};
+
+const TARGET: &str = "wasm32-unknown-unknown";
+/// Where the split modules, the link module and wasm-bindgen's glue are written.
+pub const OUT: &str = "target/split";
+
+/// The wasm files of one release, in `OUT`, optimized: the main module first, then the chunks.
+pub struct Modules {
+    pub main: PathBuf,
+    pub chunks: Vec<PathBuf>,
+}
+
+/// Compiles, splits, binds and optimizes the widget; the glue is `OUT/momentum.js`.
+pub fn build() -> Result<Modules, String> {
+    let root = root();
+    // `momentum_split` turns on the split points (src/lazy.rs); the splitter needs the relocations.
+    run_with(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--lib",
+            "-p",
+            "momentum",
+            "--target",
+            TARGET,
+        ],
+        &[(
+            "RUSTFLAGS",
+            "--cfg momentum_split -Clink-args=--emit-relocs",
+        )],
+    )?;
+    let out = root.join(OUT);
+    // Chunks of an earlier build must not linger into this release.
+    let _ = fs::remove_dir_all(&out);
+    fs::create_dir_all(&out).map_err(|e| format!("{OUT}: {e}"))?;
+    let input = root.join(format!("target/{TARGET}/release/momentum.wasm"));
+    let wasm = fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let unbound = out.join("momentum_split.wasm");
+    println!("\n==> split {}", input.display());
+    let split = wasm_split_cli_support::transform({
+        let mut options = wasm_split_cli_support::Options::new(&wasm);
+        options.output_dir = &out;
+        options.main_out_path = &unbound;
+        // The link module imports `initSync` from the glue, next to it.
+        options.main_module = "./momentum.js";
+        options
+    })
+    .map_err(|e| format!("wasm split: {e:#}"))?;
+    run(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "web",
+            "--no-typescript",
+            // The chunks link against the main module's own exports (memory, table, functions).
+            "--keep-lld-exports",
+            "--out-name",
+            "momentum",
+            "--out-dir",
+            OUT,
+            &unbound.to_string_lossy(),
+        ],
+    )?;
+    let main = out.join("momentum_bg.wasm");
+    let mut modules = Modules {
+        main: main.clone(),
+        chunks: split.split_modules,
+    };
+    modules.chunks.sort();
+    for module in std::iter::once(&modules.main).chain(&modules.chunks) {
+        optimize(module)?;
+    }
+    Ok(modules)
+}
+
+/// wasm-opt -Oz in place (binaryen from npm; Debian's miscompiles this glue).
+fn optimize(module: &Path) -> Result<(), String> {
+    let path = module.to_string_lossy();
+    run(
+        "wasm-opt",
+        &[
+            "-Oz",
+            // What rustc's wasm32 target emits by default; chunks carry no target_features section.
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            &path,
+            "-o",
+            &path,
+        ],
+    )
+}
