@@ -793,3 +793,12 @@ pub async fn cors(b: &Backend) -> Check {
         format!("Cache-Control {:?}", a.header("cache-control"))
     })
 }
+
+/// Every answer the checks above got is one docs/openapi.yaml declares: status, headers, body.
+pub async fn every_answer_matches_the_schema(b: &Backend) -> Check {
+    let v = b.schema_violations();
+    ensure(v.is_empty(), || {
+        let shown: Vec<&str> = v.iter().take(5).map(String::as_str).collect();
+        format!("{} problem(s), first:\n{}", v.len(), shown.join("\n"))
+    })
+}

@@ -1,11 +1,14 @@
 //! HTTP to the backend under test: raw answers (status, headers, bytes) so that checks can compare
 //! replays byte for byte.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+
+use crate::spec::Contract;
 
 /// One answer of the backend.
 #[derive(Debug, Clone)]
@@ -54,6 +57,9 @@ pub struct Backend {
     /// Where test-mode tokens come from.
     pub token_endpoint: String,
     http: reqwest::Client,
+    contract: Contract,
+    /// What the answers so far broke of docs/openapi.yaml.
+    violations: Mutex<Vec<String>>,
 }
 
 /// A request to send.
@@ -127,7 +133,36 @@ impl Backend {
             admin_key,
             token_endpoint,
             http,
+            contract: Contract::open(),
+            violations: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Checks an answer against docs/openapi.yaml, when it is the API's (not another host's).
+    fn check_schema(&self, method: &Method, url: &str, a: &Answer) {
+        let Some(rest) = url.strip_prefix(&self.api) else {
+            return;
+        };
+        let path = rest.split('?').next().unwrap_or(rest);
+        let problems = self.contract.check(
+            method.as_str(),
+            path,
+            a.status.as_u16(),
+            &a.headers,
+            &a.bytes,
+        );
+        if !problems.is_empty() {
+            let mut v = self.violations.lock().unwrap_or_else(|e| e.into_inner());
+            v.extend(problems);
+        }
+    }
+
+    /// Everything the answers so far broke of docs/openapi.yaml.
+    pub fn schema_violations(&self) -> Vec<String> {
+        self.violations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn url(&self, path: &str) -> String {
@@ -140,7 +175,8 @@ impl Backend {
 
     /// Sends one request.
     pub async fn send(&self, r: Req<'_>) -> Result<Answer, String> {
-        let mut b = self.http.request(r.method.clone(), self.url(r.path));
+        let url = self.url(r.path);
+        let mut b = self.http.request(r.method.clone(), &url);
         if let Some(t) = r.bearer {
             b = b.bearer_auth(t);
         }
@@ -164,11 +200,13 @@ impl Backend {
             .await
             .map_err(|e| format!("{} {}: body: {e}", r.method, r.path))?
             .to_vec();
-        Ok(Answer {
+        let a = Answer {
             status,
             headers,
             bytes,
-        })
+        };
+        self.check_schema(&r.method, &url, &a);
+        Ok(a)
     }
 
     /// A test-mode payment token for `card`.

@@ -2,12 +2,10 @@
 //! prints one line per check and `N passed, N failed`; exits 1 when a check fails, 2 on bad usage.
 //! See docs/backends.md.
 
-mod checks;
-mod client;
-
 use std::process::ExitCode;
 
-use client::Backend;
+use momentum_conformance::checks;
+use momentum_conformance::client::Backend;
 
 const USAGE: &str = "usage: momentum-conformance --api <base url> [--admin-key env:VAR | file:PATH]
                             [--test-token-endpoint <url>]
@@ -150,6 +148,11 @@ async fn main() -> ExitCode {
     check!("refunds.one_per_line", checks::refunds(&b));
     check!("errors.one_shape", checks::error_shape(&b));
     check!("cors", checks::cors(&b));
+    // Last: it judges the answers of all the checks above.
+    check!(
+        "schema.every_answer",
+        checks::every_answer_matches_the_schema(&b)
+    );
     println!("{passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS

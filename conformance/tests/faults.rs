@@ -25,6 +25,8 @@ enum Fault {
     /// A second upsell on an order is "charged": its refusal becomes a success with a second
     /// upsell charge on the receipt.
     SecondUpsellCharged,
+    /// Receipts lose a required field (`refund_terms`) that no behaviour check reads.
+    ReceiptWithoutRefundTerms,
 }
 
 /// The reference backend, in this process, on a free port and a throwaway SQLite file.
@@ -113,6 +115,12 @@ async fn forward(
             bytes = serde_json::to_vec_pretty(&v)?.into();
         }
         Fault::ReplayAnotherBody => {}
+        Fault::ReceiptWithoutRefundTerms => {
+            if let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) {
+                drop_refund_terms(&mut v);
+                bytes = serde_json::to_vec(&v)?.into();
+            }
+        }
         Fault::SecondUpsellCharged => {
             let upsell = serde_json::from_slice::<Value>(&body)
                 .is_ok_and(|b| b["offer"] == "upsell")
@@ -148,6 +156,20 @@ async fn forward(
         }
     }
     Ok(res)
+}
+
+/// Removes `refund_terms` from every receipt (an object with `charges`), not from offer configs.
+fn drop_refund_terms(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("charges") {
+                map.remove("refund_terms");
+            }
+            map.values_mut().for_each(drop_refund_terms);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_refund_terms),
+        _ => {}
+    }
 }
 
 /// The receipt with its upsell charged a second time.
@@ -208,7 +230,7 @@ fn names(n: &[&str]) -> BTreeSet<String> {
 async fn the_reference_backend_passes() {
     let (failed, closing, ok) = run_kit(Fault::None).await;
     assert_eq!(failed, names(&[]));
-    assert_eq!(closing, "18 passed, 0 failed");
+    assert_eq!(closing, "19 passed, 0 failed");
     assert!(ok, "exit status");
 }
 
@@ -216,7 +238,7 @@ async fn the_reference_backend_passes() {
 async fn a_replay_without_its_header_fails_the_header_check_only() {
     let (failed, closing, ok) = run_kit(Fault::DropReplayedHeader).await;
     assert_eq!(failed, names(&["idempotency.replay_header"]));
-    assert_eq!(closing, "17 passed, 1 failed");
+    assert_eq!(closing, "18 passed, 1 failed");
     assert!(!ok, "exit status");
 }
 
@@ -224,7 +246,7 @@ async fn a_replay_without_its_header_fails_the_header_check_only() {
 async fn a_replay_with_other_bytes_fails_the_body_check_only() {
     let (failed, closing, ok) = run_kit(Fault::ReplayAnotherBody).await;
     assert_eq!(failed, names(&["idempotency.replay_body"]));
-    assert_eq!(closing, "17 passed, 1 failed");
+    assert_eq!(closing, "18 passed, 1 failed");
     assert!(!ok, "exit status");
 }
 
@@ -232,7 +254,15 @@ async fn a_replay_with_other_bytes_fails_the_body_check_only() {
 async fn a_second_upsell_let_through_fails_the_upsell_cap() {
     let (failed, closing, ok) = run_kit(Fault::SecondUpsellCharged).await;
     assert_eq!(failed, names(&["caps.one_upsell"]));
-    assert_eq!(closing, "17 passed, 1 failed");
+    assert_eq!(closing, "18 passed, 1 failed");
+    assert!(!ok, "exit status");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_missing_a_required_field_fails_the_schema_check_only() {
+    let (failed, closing, ok) = run_kit(Fault::ReceiptWithoutRefundTerms).await;
+    assert_eq!(failed, names(&["schema.every_answer"]));
+    assert_eq!(closing, "18 passed, 1 failed");
     assert!(!ok, "exit status");
 }
 

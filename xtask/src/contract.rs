@@ -5,10 +5,17 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::{command, root, run};
+use crate::{command, root, run, run_with};
 
 /// `@redocly/cli lint` on the OpenAPI file (the npm devDependency).
 pub fn lint_openapi() -> Result<(), String> {
+    if !root().join("node_modules/.bin/redocly").exists() {
+        run_with(
+            "npm",
+            &["ci", "--no-audit", "--no-fund"],
+            &[("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")],
+        )?;
+    }
     run(
         "npx",
         &[
