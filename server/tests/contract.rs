@@ -2,12 +2,11 @@
 //! code the code can answer, with its status. (That every response the tests receive matches it is
 //! checked by the harness, `common/contract.rs`.)
 
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::contract::{load_spec, Contract};
+use momentum_conformance::spec::{load_spec, Contract};
 use serde_json::Value;
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -13,7 +13,7 @@ use std::sync::{Mutex, OnceLock};
 
 use axum::body::{Body, Bytes};
 use hyper::{Request, Response};
-pub use momentum_conformance::spec::{load_spec, Contract};
+use momentum_conformance::spec::Contract;
 
 // ------------------------------------------------------------------ the checking proxy
 
