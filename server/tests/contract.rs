@@ -2,7 +2,6 @@
 //! code the code can answer, with its status. (That every response the tests receive matches it is
 //! checked by the harness, `common/contract.rs`.)
 
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
