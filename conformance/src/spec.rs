@@ -46,10 +46,46 @@ fn deref<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
     }
 }
 
+/// Declared headers: lower-case name, whether required, schema (optional ones are checked when
+/// sent).
+type Headers = Vec<(String, bool, jsonschema::Validator)>;
+
+fn declared_headers(spec: &Value, headers: &Value) -> Headers {
+    let mut out = Vec::new();
+    for (name, h) in headers.as_object().into_iter().flatten() {
+        let h = deref(spec, h);
+        let required = h["required"].as_bool().unwrap_or(false);
+        out.push((
+            name.to_ascii_lowercase(),
+            required,
+            validator(spec, &h["schema"]),
+        ));
+    }
+    out
+}
+
+fn check_headers(what: &str, declared: &Headers, headers: &HeaderMap, problems: &mut Vec<String>) {
+    for (name, required, schema) in declared {
+        match headers.get(name.as_str()).map(|v| v.to_str()) {
+            None if *required => problems.push(format!("{what}: header {name} missing")),
+            None => {}
+            Some(Err(_)) => problems.push(format!("{what}: header {name} is not text")),
+            Some(Ok(text)) => {
+                // A header is text; an integer schema (Retry-After) reads it as a number.
+                let as_number = serde_json::from_str::<Value>(text).ok();
+                let valid = schema.is_valid(&Value::String(text.into()))
+                    || as_number.is_some_and(|n| n.is_number() && schema.is_valid(&n));
+                if !valid {
+                    problems.push(format!("{what}: header {name}: {text:?} is not valid"));
+                }
+            }
+        }
+    }
+}
+
 /// A response of one operation as the spec declares it.
 struct Declared {
-    /// Required headers (lower case) with their schemas; optional ones too, checked when sent.
-    headers: Vec<(String, bool, jsonschema::Validator)>,
+    headers: Headers,
     /// Media type essence → body validator (`None`: not JSON, the media type is checked only).
     content: Vec<(String, Option<jsonschema::Validator>)>,
 }
@@ -60,6 +96,8 @@ pub struct Contract {
     operations: Vec<(Vec<String>, String, HashMap<u16, Declared>)>,
     /// Error shapes by status, for answers outside any operation (unknown route or method).
     errors: HashMap<u16, jsonschema::Validator>,
+    /// Headers of every answer (`x-every-response`).
+    every: Headers,
 }
 
 fn validator(spec: &Value, schema: &Value) -> jsonschema::Validator {
@@ -97,16 +135,7 @@ impl Contract {
                 let mut responses = HashMap::new();
                 for (status, response) in op["responses"].as_object().expect("responses") {
                     let response = deref(spec, response);
-                    let mut headers = Vec::new();
-                    for (name, h) in response["headers"].as_object().into_iter().flatten() {
-                        let h = deref(spec, h);
-                        let required = h["required"].as_bool().unwrap_or(false);
-                        headers.push((
-                            name.to_ascii_lowercase(),
-                            required,
-                            validator(spec, &h["schema"]),
-                        ));
-                    }
+                    let headers = declared_headers(spec, &response["headers"]);
                     let mut content = Vec::new();
                     for (media, m) in response["content"].as_object().into_iter().flatten() {
                         let v =
@@ -128,7 +157,12 @@ impl Contract {
                 errors.insert(status, validator(spec, schema));
             }
         }
-        Contract { operations, errors }
+        let every = declared_headers(spec, &spec["x-every-response"]["headers"]);
+        Contract {
+            operations,
+            errors,
+            every,
+        }
     }
 
     /// Whether `path` is part of the contract's namespace (the API, its test gateway, health);
@@ -168,37 +202,37 @@ impl Contract {
             return Vec::new();
         }
         let what = format!("{method} {path} → {status}");
+        let mut problems = Vec::new();
+        check_headers(&what, &self.every, headers, &mut problems);
+        problems.extend(self.check_operation(&what, method, path, status, headers, body));
+        problems
+    }
+
+    fn check_operation(
+        &self,
+        what: &str,
+        method: &str,
+        path: &str,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Vec<String> {
         let candidates = self.matching(path);
         let Some(template) = candidates.first().map(|(t, _, _)| t) else {
             // An unknown route: the API's 404 (or a rate limit that came first).
-            return self.check_error(&what, &[404, 429], status, headers, body);
+            return self.check_error(what, &[404, 429], status, headers, body);
         };
         let op = candidates
             .iter()
             .find(|(t, m, _)| t == template && m == method);
         let Some((_, _, responses)) = op else {
-            return self.check_error(&what, &[405, 429], status, headers, body);
+            return self.check_error(what, &[405, 429], status, headers, body);
         };
         let Some(declared) = responses.get(&status) else {
             return vec![format!("{what}: status not declared for this operation")];
         };
         let mut problems = Vec::new();
-        for (name, required, schema) in &declared.headers {
-            match headers.get(name.as_str()).map(|v| v.to_str()) {
-                None if *required => problems.push(format!("{what}: header {name} missing")),
-                None => {}
-                Some(Err(_)) => problems.push(format!("{what}: header {name} is not text")),
-                Some(Ok(text)) => {
-                    // A header is text; an integer schema (Retry-After) reads it as a number.
-                    let as_number = serde_json::from_str::<Value>(text).ok();
-                    let valid = schema.is_valid(&Value::String(text.into()))
-                        || as_number.is_some_and(|n| n.is_number() && schema.is_valid(&n));
-                    if !valid {
-                        problems.push(format!("{what}: header {name}: {text:?} is not valid"));
-                    }
-                }
-            }
-        }
+        check_headers(what, &declared.headers, headers, &mut problems);
         let media = essence(headers);
         match declared.content.iter().find(|(m, _)| *m == media) {
             None if declared.content.is_empty() => {}
@@ -207,7 +241,7 @@ impl Contract {
                 declared.content.iter().map(|(m, _)| m).collect::<Vec<_>>()
             )),
             Some((_, None)) => {}
-            Some((_, Some(schema))) => problems.extend(validate_json(&what, schema, body)),
+            Some((_, Some(schema))) => problems.extend(validate_json(what, schema, body)),
         }
         problems
     }
