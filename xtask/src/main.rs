@@ -2,6 +2,7 @@
 //! project needs on a fresh machine and skip what is already there.
 
 mod bundle;
+mod contract;
 mod split;
 mod tools;
 
@@ -12,13 +13,17 @@ const USAGE: &str = "usage: cargo xtask <command>
 
   demo [--port N]   build the widget (release) and serve the demo on http://127.0.0.1:8080
   test              run every test: fmt, clippy, host tests, wasm tests, size budget, benchmark, Playwright
-  build             build the release bundle into dist/ and print its sizes";
+  build             build the release bundle into dist/ and print its sizes
+  conformance       lint docs/openapi.yaml and run momentum-conformance against the reference backend";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("conformance") => contract::lint_openapi()
+            .and_then(|()| contract::fresh_sqlite())
+            .and_then(|db| contract::conformance(&db)),
         Some("build") => tools::ensure_build_tools().and_then(|_| bundle::build().map(drop)),
         _ => Err(USAGE.to_owned()),
     };
@@ -176,6 +181,8 @@ fn test() -> Result<(), String> {
         ],
     )?;
     run("cargo", &["build", "-p", "momentum-server"])?;
+    contract::lint_openapi()?;
+    contract::conformance(&contract::fresh_sqlite()?)?;
     let no_download = [("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")];
     run_with(
         "npx",

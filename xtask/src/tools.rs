@@ -17,7 +17,7 @@ pub fn cargo_bin_dir() -> PathBuf {
 }
 
 /// What the release pipeline (`split.rs`, `bundle.rs`) needs: the wasm target, the matching
-/// wasm-bindgen CLI, and the npm tools (esbuild, binaryen's wasm-opt, Playwright).
+/// wasm-bindgen CLI, and the npm tools (esbuild, binaryen's wasm-opt, Playwright, Redocly's linter).
 pub fn ensure_build_tools() -> Result<(), String> {
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !targets.lines().any(|t| t.trim() == WASM_TARGET) {
@@ -39,7 +39,7 @@ pub fn ensure_build_tools() -> Result<(), String> {
             ],
         )?;
     }
-    let npm_ready = ["esbuild", "wasm-opt", "playwright"]
+    let npm_ready = ["esbuild", "wasm-opt", "playwright", "redocly"]
         .iter()
         .all(|bin| root().join("node_modules/.bin").join(bin).exists());
     if !npm_ready {

@@ -2,6 +2,8 @@
 //! temporary SQLite file, and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod contract;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -25,6 +27,8 @@ pub struct TestServer {
     pub client: Client,
     child: Option<Child>,
     extra: Vec<String>,
+    /// Every response `client` receives is checked against docs/openapi.yaml.
+    contract: contract::Session,
 }
 
 fn spawn(db: &PathBuf, extra: &[String]) -> (Child, String) {
@@ -66,7 +70,9 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let (child, base) = spawn(&dir.path().join("momentum.sqlite"), &extra);
+        let contract = contract::Session::new();
         let client = Client::builder()
+            .proxy(contract.proxy())
             .timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(2000)
             .build()
@@ -77,6 +83,7 @@ impl TestServer {
             client,
             child: Some(child),
             extra,
+            contract,
         }
     }
 
