@@ -32,8 +32,23 @@ const POLICIES = {
 // keep them in its back-forward cache: the exit-intent tests leave them and come back.
 const CACHEABLE = new Set(['exit.html', 'elsewhere.html']);
 
+// The Stripe recipe is the backend's own example page (with the policy it documents), served
+// here as a creator's site would serve it (only with --gateway stripe behind API).
+const PROXIED = { 'stripe.html': '/stripe/example.html' };
+
 createServer(async (req, res) => {
   const name = basename(new URL(req.url, HOST).pathname) || 'plain.html';
+  if (PROXIED[name]) {
+    const upstream = await fetch(API + PROXIED[name]).catch(() => null);
+    if (!upstream || !upstream.ok) return res.writeHead(502, { 'content-type': 'text/plain' }).end('no example page');
+    return res
+      .writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-security-policy': upstream.headers.get('content-security-policy') ?? '',
+      })
+      .end(await upstream.text());
+  }
   try {
     const nonce = randomBytes(16).toString('base64');
     const page = (await readFile(join(dir, name), 'utf8'))

@@ -219,6 +219,7 @@ impl Server {
                             publishable_key: st.publishable_key.clone(),
                             js_url: st.js_url.clone(),
                             api_base: st.api_base.clone(),
+                            public_url: public_url.clone(),
                             webhooks: st.webhook_secret.as_ref().map(|secret| {
                                 stripe_webhook::StripeWebhooks {
                                     service: service.clone(),

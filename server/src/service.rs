@@ -1515,7 +1515,7 @@ impl Service {
                 .try_fold(0i64, |acc, (_, a)| acc.checked_add(*a))
                 .ok_or_else(ApiError::internal)?;
             let lines: Vec<_> = match open.iter().find(|(_, a)| *a == r.amount) {
-                Some(one) => vec![one.clone()],
+                Some(one) => vec![*one],
                 None if sum == r.amount && sum > 0 => open,
                 None => {
                     eprintln!(

@@ -26,8 +26,38 @@ pub struct StripeSite {
     pub js_url: String,
     /// Stripe's API origin (Stripe.js talks to it).
     pub api_base: String,
+    /// Our public base URL (the widget bundle and API, in the example page).
+    pub public_url: String,
     /// The webhook endpoint, when `STRIPE_WEBHOOK_SECRET` is set.
     pub webhooks: Option<StripeWebhooks>,
+}
+
+/// The example host page (the README's recipe), served at [`EXAMPLE_PATH`].
+pub const EXAMPLE_PATH: &str = "/stripe/example.html";
+
+const EXAMPLE_HTML: &str = include_str!("../assets/stripe-example.html");
+
+impl StripeSite {
+    /// The Content-Security-Policy a host page with Stripe Elements and the widget sends: Stripe.js
+    /// and the widget's bundle (WebAssembly), the two APIs, Stripe's frames and the Momentum
+    /// backend's 3-D Secure page (the widget's challenge dialog frames it); inline scripts only
+    /// with the page's nonce, no inline styles.
+    pub fn host_csp(&self, nonce: &str) -> String {
+        let momentum = origin(&self.public_url);
+        let js = origin(&self.js_url);
+        let api = origin(&self.api_base);
+        [
+            "default-src 'self'".to_string(),
+            format!("script-src 'self' {js} https://*.js.stripe.com {momentum} 'nonce-{nonce}' 'wasm-unsafe-eval'"),
+            format!("connect-src 'self' {momentum} {api}"),
+            format!("frame-src {js} https://*.js.stripe.com https://hooks.stripe.com {momentum}"),
+            "style-src 'self'".to_string(),
+            "img-src 'self' https://*.stripe.com".to_string(),
+            "base-uri 'none'".to_string(),
+            "object-src 'none'".to_string(),
+        ]
+        .join("; ")
+    }
 }
 
 type Site = State<Arc<StripeSite>>;
@@ -47,6 +77,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(site: Arc<StripeSite>) -> Router
         .route("/v1/webhooks/stripe", post(webhook))
         .route(AUTHENTICATE_PATH, get(authenticate_page))
         .route("/stripe/authenticate.js", get(authenticate_js))
+        .route(EXAMPLE_PATH, get(example_page))
         .with_state(site)
 }
 
@@ -155,6 +186,35 @@ async fn authenticate_page(State(site): Site) -> Response {
         HeaderName::from_static("referrer-policy"),
         HeaderValue::from_static("no-referrer"),
     );
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The recipe as a working page, under the policy it documents.
+async fn example_page(State(site): Site) -> Response {
+    let Ok(nonce) = crate::util::random_id("") else {
+        return ApiError::internal().into_response();
+    };
+    let body = EXAMPLE_HTML
+        .replace("{{NONCE}}", &nonce)
+        .replace("{{STRIPE_JS}}", &esc(&site.js_url))
+        .replace("{{STRIPE_KEY}}", &esc(&site.publishable_key))
+        .replace(
+            "{{BUNDLE}}",
+            &esc(&format!("{}/momentum.js", site.public_url)),
+        )
+        .replace("{{API}}", &esc(&site.public_url));
+    let mut res = (
+        StatusCode::OK,
+        [(CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&site.host_csp(&nonce)) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("content-security-policy"), v);
+    }
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
