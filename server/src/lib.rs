@@ -1,10 +1,11 @@
 //! Momentum's reference backend: the host fetch API v1 (see `docs/api.md`) on axum + SQLite, with a
-//! test payment gateway.
+//! test payment gateway or Stripe.
 //!
 //! Layers: [`serve`] (connections: timeouts, cap) → [`http`] (routes, extraction, CORS,
 //! [`rate_limit`], [`static_files`]) → [`service`] (validation,
 //! idempotency, orders, add-ons, refunds; synchronous, run on the blocking pool) → [`store::Store`]
-//! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`]).
+//! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`] or
+//! [`stripe_gateway`], whose webhooks and 3-D Secure page are [`stripe_webhook`] and [`stripe_http`]).
 //! [`insights`] adds the creator's metrics on the same layers: funnel events, costs, the report
 //! from per-day cells, CSV exports.
 
@@ -199,7 +200,7 @@ impl Server {
                             let gw = Arc::new(
                                 stripe_gateway::StripeGateway::new(stripe_gateway::StripeConfig {
                                     api_base: st.api_base.clone(),
-                                    secret_key: st.secret_key.0.clone(),
+                                    secret_key: st.secret_key.clone(),
                                     dialect: st.dialect,
                                     public_url: public_url.clone(),
                                 })

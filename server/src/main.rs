@@ -11,7 +11,7 @@ use momentum_server::{Config, GatewayChoice, Secret, Server, StripeSettings, DEM
 const MIN_ADMIN_KEY_CHARS: usize = 16;
 
 const HELP: &str =
-    "momentum-server: Momentum's reference backend (host fetch API v1 + test payment gateway)
+    "momentum-server: Momentum's reference backend (host fetch API v1; test payment gateway or Stripe)
 
 USAGE: momentum-server [OPTIONS]
 

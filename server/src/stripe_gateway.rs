@@ -38,7 +38,7 @@ pub struct StripeConfig {
     /// API base, e.g. `https://api.stripe.com` (`--stripe-api-base`).
     pub api_base: String,
     /// Secret key (`STRIPE_SECRET_KEY`): sent to Stripe only, never logged.
-    pub secret_key: String,
+    pub secret_key: crate::Secret,
     /// What the API base understands.
     pub dialect: Dialect,
     /// Our public base URL, for the 3-D Secure page links.
@@ -119,7 +119,7 @@ impl StripeGateway {
             Method::Post => self.client.post(url).form(&req.fields),
         };
         let builder = builder
-            .bearer_auth(&self.config.secret_key)
+            .bearer_auth(&self.config.secret_key.0)
             .header("Stripe-Version", request::STRIPE_VERSION);
         let builder = match &req.idempotency_key {
             Some(key) => builder.header("Idempotency-Key", key),
@@ -418,7 +418,7 @@ mod tests {
     fn gateway(dialect: Dialect) -> StripeGateway {
         StripeGateway::new(StripeConfig {
             api_base: "https://api.stripe.com/".into(),
-            secret_key: "sk_test_unit".into(),
+            secret_key: crate::Secret("sk_test_unit".into()),
             dialect,
             public_url: "https://shop.example".into(),
         })

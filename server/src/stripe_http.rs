@@ -140,7 +140,13 @@ const AUTHENTICATE_JS: &str = r#"// Runs the bank's 3-D Secure check for the Pay
     status.textContent = "This authentication link is not valid.";
     return;
   }
-  Stripe(me.getAttribute("data-key")).confirmCardPayment(secret).then(function (result) {
+  // handleNextAction is Stripe's call for a PaymentIntent confirmed on the server; Stripe.js
+  // versions (and fakes) without it do the same with confirmCardPayment.
+  var stripe = Stripe(me.getAttribute("data-key"));
+  var next = typeof stripe.handleNextAction === "function"
+    ? stripe.handleNextAction({ clientSecret: secret })
+    : stripe.confirmCardPayment(secret);
+  next.then(function (result) {
     var intent = result && result.paymentIntent;
     if (intent && (intent.status === "succeeded" || intent.status === "processing")) {
       tell("approved", "Authentication approved. You can return to the checkout.");

@@ -151,7 +151,12 @@ impl StripeWebhooks {
             return Ok(Handled::Duplicate);
         }
         let object = &event["data"]["object"];
-        let handled = self.apply(kind, object)?;
+        let handled = match self.apply(kind, object) {
+            // Metadata naming an order this backend does not have (another installation on the
+            // same Stripe account): acknowledged, or Stripe would retry it for days.
+            Err(e) if e.code == "order_not_found" => Handled::Ignored,
+            other => other?,
+        };
         // Recorded once handled: two deliveries racing both apply, which every handler allows.
         if !self.service.first_delivery("stripe", id)? {
             return Ok(Handled::Duplicate);

@@ -93,7 +93,13 @@ fn signatures_are_verified_and_each_event_is_handled_once() {
         .unwrap();
     assert_eq!(seen, 1);
 
-    // Not one of ours (no such PaymentIntent), and a type we do not use: acknowledged, ignored.
+    // Signed but not an event.
+    let (status, v) = s.webhook("not json", Some(&sign(b"not json", WEBHOOK_SECRET, now)));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "invalid_json");
+
+    // Not one of ours (no such PaymentIntent, or an order another installation made), and a type
+    // we do not use: acknowledged, ignored.
     for (id, kind, object) in [
         (
             "evt_x",
@@ -101,6 +107,11 @@ fn signatures_are_verified_and_each_event_is_handled_once() {
             json!({"payment_intent": "pi_unknown"}),
         ),
         ("evt_y", "customer.created", json!({"id": "cus_1"})),
+        (
+            "evt_z",
+            "payment_intent.succeeded",
+            json!({"id": "pi_other", "metadata": {"momentum_order_id": "ord_elsewhere"}}),
+        ),
     ] {
         let body = event(id, kind, object);
         let (status, v) = s.webhook(&body, Some(&sign(body.as_bytes(), WEBHOOK_SECRET, now)));

@@ -15,7 +15,8 @@ const USAGE: &str = "usage: cargo xtask <command>
                     STRIPE_PUBLISHABLE_KEY: your test-mode keys) and serves the Stripe
                     Elements example page at /stripe/example.html
   test              run every test: fmt, clippy, host tests, wasm tests, size budget, benchmark, Playwright
-  build             build the release bundle into dist/ and print its sizes";
+  build             build the release bundle into dist/ and print its sizes
+  localstripe       install localstripe (the Stripe tests' fake Stripe) into target/ and print its path";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +24,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
         Some("build") => tools::ensure_build_tools().and_then(|_| bundle::build().map(drop)),
+        Some("localstripe") => {
+            tools::ensure_localstripe().map(|_| println!("{}", tools::localstripe_bin().display()))
+        }
         _ => Err(USAGE.to_owned()),
     };
     match result {

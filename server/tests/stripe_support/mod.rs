@@ -44,8 +44,8 @@ fn localstripe_bin() -> PathBuf {
         });
     assert!(
         bin.exists(),
-        "localstripe is not installed at {}: run `cargo xtask test` (it installs it), or set \
-         LOCALSTRIPE_BIN",
+        "localstripe is not installed at {}: run `cargo xtask localstripe` (`cargo xtask test` \
+         does it too), or set LOCALSTRIPE_BIN",
         bin.display()
     );
     bin
