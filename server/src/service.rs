@@ -1536,13 +1536,15 @@ impl Service {
                     created_at: 0,
                 };
                 let reason = Some("refunded in the payment provider's dashboard");
-                if let BeginRefund::Go(rec) = self
+                // Only a record made here: one found instead is a refund of ours in flight,
+                // which completes itself.
+                let begun = self
                     .store
                     .begin_refund(order_id, &line.id, &new, reason, now_secs())
-                    .map_err(storage)?
-                {
+                    .map_err(storage)?;
+                if matches!(&begun, BeginRefund::Go(rec) if rec.id == new.id) {
                     self.store
-                        .complete_refund(&rec.id, &r.id, now_secs())
+                        .complete_refund(&new.id, &r.id, now_secs())
                         .map_err(storage)?;
                     recorded += 1;
                 }

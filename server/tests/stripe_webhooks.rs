@@ -251,3 +251,61 @@ fn refunds_made_in_stripes_dashboard_reach_the_receipt() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(v["error"]["code"], "line_already_refunded");
 }
+
+#[test]
+fn our_own_refund_whose_answer_a_crash_lost_is_completed_by_the_webhook() {
+    let ls = Localstripe::start();
+    let s = StripeServer::start(&ls);
+    let order = s.order(&ls.card_token(OK), true, "du@example.com");
+    let intent = intent_of(&ls, &order);
+    let path = format!(
+        "/v1/orders/{}/lines/bump/refund",
+        order["order_id"].as_str().unwrap()
+    );
+    let (status, v) = s.post(&path, Some(ADMIN), None, &json!({}));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let ours = v["refund"]["id"].clone();
+    // As if the process died after Stripe refunded, before the answer was recorded.
+    let db = s.db();
+    db.execute("UPDATE refunds SET gateway_ref = NULL", [])
+        .unwrap();
+    db.execute("DELETE FROM order_events WHERE type = 'refund_issued'", [])
+        .unwrap();
+    assert_eq!(s.receipt(&order)["refunded"], 0);
+
+    let body = event(
+        "evt_refund_ours",
+        "charge.refunded",
+        json!({"object": "charge", "payment_intent": intent}),
+    );
+    let (status, v) = s.webhook(
+        &body,
+        Some(&sign(body.as_bytes(), WEBHOOK_SECRET, now_secs())),
+    );
+    assert_eq!(
+        (status, v["result"].clone()),
+        (StatusCode::OK, json!("applied"))
+    );
+    let receipt = s.receipt(&order);
+    assert_eq!(receipt["refunds"].as_array().unwrap().len(), 1);
+    assert_eq!(receipt["refunds"][0]["id"], ours);
+    assert_eq!(
+        receipt["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["refunded"] == json!(true))
+            .count(),
+        1
+    );
+    let at_stripe = ls.api(
+        reqwest::Method::GET,
+        "/v1/refunds",
+        &[("payment_intent", intent.as_str())],
+    );
+    assert_eq!(
+        at_stripe["data"].as_array().unwrap().len(),
+        1,
+        "refunded once at Stripe"
+    );
+}
