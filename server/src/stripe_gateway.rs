@@ -55,6 +55,13 @@ struct Failure {
 
 impl Failure {
     fn unavailable(&self) -> GatewayError {
+        if matches!(self.status, 401 | 403) {
+            // Stripe's message would quote part of the key.
+            return GatewayError::Unavailable(format!(
+                "Stripe refused the secret key ({}): check STRIPE_SECRET_KEY",
+                self.status
+            ));
+        }
         let message = self.body["error"]["message"]
             .as_str()
             .unwrap_or("no answer");
@@ -506,6 +513,20 @@ mod tests {
             Some("query=metadata%5B%27momentum_charge_id%27%5D%3A%27ch_abcx%27&limit=10")
         );
         assert!(search.headers().get("idempotency-key").is_none());
+    }
+
+    #[test]
+    fn a_refused_key_is_reported_without_stripes_message_which_quotes_it() {
+        let refused = Failure {
+            status: 401,
+            code: None,
+            body: serde_json::json!({"error": {"message": "Invalid API Key provided: sk_live_****1234"}}),
+        };
+        let message = refused.into_error().to_string();
+        assert!(
+            message.contains("STRIPE_SECRET_KEY") && !message.contains("1234"),
+            "{message}"
+        );
     }
 
     #[test]
