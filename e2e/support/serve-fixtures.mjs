@@ -34,11 +34,26 @@ const POLICIES = {
 // keep them in its back-forward cache: the exit-intent tests leave them and come back.
 const CACHEABLE = new Set(['exit.html', 'elsewhere.html']);
 
+// The Stripe recipe is the backend's own example page (with the policy it documents), served
+// here as a creator's site would serve it (only with --gateway stripe behind API).
+const PROXIED = { 'stripe.html': '/stripe/example.html' };
+
 createServer(async (req, res) => {
   const url = new URL(req.url, HOST);
   const name = basename(url.pathname) || 'plain.html';
   // `?bundle=baseline`: the page loads the build issue 11 started from (e2e/bench/baseline).
   const bundle = url.searchParams.get('bundle') === 'baseline' ? BASELINE.origin : API;
+  if (PROXIED[name]) {
+    const upstream = await fetch(API + PROXIED[name]).catch(() => null);
+    if (!upstream || !upstream.ok) return res.writeHead(502, { 'content-type': 'text/plain' }).end('no example page');
+    return res
+      .writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-security-policy': upstream.headers.get('content-security-policy') ?? '',
+      })
+      .end(await upstream.text());
+  }
   try {
     const nonce = randomBytes(16).toString('base64');
     const page = (await readFile(join(dir, name), 'utf8'))

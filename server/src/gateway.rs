@@ -42,6 +42,20 @@ pub struct ChargeRequest<'a> {
     pub purpose: Purpose,
     /// Idempotency key (the server's charge id).
     pub idempotency_key: &'a str,
+    /// The order the charge belongs to (providers keep it in the charge's metadata).
+    pub order_id: &'a str,
+}
+
+/// A refund as the provider has it (whoever made it: our refund endpoint, or the creator in the
+/// provider's dashboard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRefund {
+    /// Provider reference.
+    pub id: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Our refund id when we made it; `None` for one made in the provider's dashboard.
+    pub ours: Option<String>,
 }
 
 /// State of a charge at the provider.

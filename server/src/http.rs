@@ -41,8 +41,10 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     /// The API logic.
     pub service: Arc<Service>,
-    /// The test gateway (tokenization and challenge pages).
-    pub test_gateway: Arc<TestGateway>,
+    /// The test gateway (tokenization and challenge pages), when it is the gateway.
+    pub test_gateway: Option<Arc<TestGateway>>,
+    /// The Stripe gateway's webhook and 3-D Secure page, when Stripe is the gateway.
+    pub stripe: Option<Arc<crate::stripe_http::StripeSite>>,
     /// Request budgets per client and per order.
     pub rate_limiter: Arc<RateLimiter>,
 }
@@ -468,6 +470,15 @@ async fn refund(
     result(blocking(move || s.service.refund(&id, &line, auth.as_deref(), &body)).await)
 }
 
+/// The test gateway's endpoints answer 404 when another gateway takes the payments.
+fn no_test_gateway() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "the test gateway is off (the server runs with --gateway stripe)",
+    )
+}
+
 async fn tokens(State(s): St, ApiJson(req): ApiJson<TokenRequest>) -> Response {
     result(
         blocking(move || {
@@ -479,7 +490,12 @@ async fn tokens(State(s): St, ApiJson(req): ApiJson<TokenRequest>) -> Response {
                 now_secs(),
             )
             .map_err(|e| ApiError::field(e.code, e.field, e.message))?;
-            let token = s.test_gateway.tokenize(&card).map_err(ApiError::storage)?;
+            let token = s
+                .test_gateway
+                .as_ref()
+                .ok_or_else(no_test_gateway)?
+                .tokenize(&card)
+                .map_err(ApiError::storage)?;
             Ok(TokenResponse {
                 token,
                 card: CardSummary {
@@ -595,7 +611,10 @@ fn challenge_missing() -> Response {
 }
 
 async fn challenge_get(State(s): St, PathParams(id): PathParams<String>) -> Response {
-    match tokio::task::spawn_blocking(move || s.test_gateway.challenge(&id)).await {
+    let Some(gw) = s.test_gateway.clone() else {
+        return challenge_missing();
+    };
+    match tokio::task::spawn_blocking(move || gw.challenge(&id)).await {
         Ok(Ok(v)) => challenge_page(&v),
         _ => challenge_missing(),
     }
@@ -629,7 +648,10 @@ async fn challenge_post(
             )
         }
     };
-    match tokio::task::spawn_blocking(move || s.test_gateway.answer_challenge(&id, approve)).await {
+    let Some(gw) = s.test_gateway.clone() else {
+        return challenge_missing();
+    };
+    match tokio::task::spawn_blocking(move || gw.answer_challenge(&id, approve)).await {
         Ok(Ok(v)) => challenge_page(&v),
         _ => challenge_missing(),
     }
@@ -689,8 +711,12 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
             get(challenge_get).post(challenge_post),
         )
         .merge(api)
-        .merge(crate::admin::router(state.clone()))
-        .method_not_allowed_fallback(method_not_allowed);
+        .merge(crate::admin::router(state.clone()));
+    let app = match &state.stripe {
+        Some(site) => app.merge(crate::stripe_http::routes(site.clone())),
+        None => app,
+    };
+    let app = app.method_not_allowed_fallback(method_not_allowed);
     let app = match static_dir {
         Some(dir) => app.fallback_service(static_files::router(dir, not_found)),
         None => app.fallback(not_found),

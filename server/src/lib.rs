@@ -1,10 +1,11 @@
 //! Momentum's reference backend: the host fetch API v1 (see `docs/api.md`) on axum + SQLite, with a
-//! test payment gateway.
+//! test payment gateway or Stripe.
 //!
 //! Layers: [`serve`] (connections: timeouts, cap) → [`http`] (routes, extraction, CORS,
 //! [`rate_limit`], [`static_files`]) → [`service`] (validation,
 //! idempotency, orders, add-ons, refunds; synchronous, run on the blocking pool) → [`store::Store`]
-//! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`]).
+//! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`] or
+//! [`stripe_gateway`], whose webhooks and 3-D Secure page are [`stripe_webhook`] and [`stripe_http`]).
 //! [`insights`] adds the creator's metrics on the same layers: funnel events, costs, the report
 //! from per-day cells, CSV exports.
 
@@ -21,6 +22,9 @@ pub mod service;
 pub mod sqlite;
 pub mod static_files;
 pub mod store;
+pub mod stripe_gateway;
+pub mod stripe_http;
+pub mod stripe_webhook;
 pub mod test_gateway;
 pub mod util;
 
@@ -63,6 +67,44 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Header read timeout, idle timeout and connection cap.
     pub connections: serve::ConnLimits,
+    /// Who takes the payments.
+    pub gateway: GatewayChoice,
+}
+
+/// The payment gateway (`--gateway`).
+#[derive(Debug, Clone)]
+pub enum GatewayChoice {
+    /// The built-in test gateway (magic card numbers, challenge pages).
+    Test,
+    /// Stripe.
+    Stripe(StripeSettings),
+}
+
+/// A secret that never shows in `Debug` output (logs, panics).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// How to reach Stripe (`--gateway stripe`).
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    /// `STRIPE_SECRET_KEY`.
+    pub secret_key: Secret,
+    /// `STRIPE_WEBHOOK_SECRET`; without it `POST /v1/webhooks/stripe` answers 404.
+    pub webhook_secret: Option<Secret>,
+    /// `STRIPE_PUBLISHABLE_KEY` or `--stripe-publishable-key` (public by design).
+    pub publishable_key: String,
+    /// `--stripe-api-base` (default `https://api.stripe.com`).
+    pub api_base: String,
+    /// `--stripe-js-url` (default `https://js.stripe.com/v3/`).
+    pub js_url: String,
+    /// `--stripe-dialect`.
+    pub dialect: stripe_gateway::Dialect,
 }
 
 impl Default for Config {
@@ -79,6 +121,7 @@ impl Default for Config {
             limits: rate_limit::Limits::default(),
             trust_forwarded_for: false,
             connections: serve::ConnLimits::default(),
+            gateway: GatewayChoice::Test,
         }
     }
 }
@@ -134,27 +177,69 @@ impl Server {
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
         let cfg = config.clone();
-        let (service, test_gateway) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-            let store: Arc<dyn Store> =
-                Arc::new(sqlite::SqliteStore::open(&cfg.db).map_err(io_err)?);
-            load_offers(store.as_ref(), cfg.offers_file.as_ref())?;
-            let gw = Arc::new(
-                test_gateway::TestGateway::open(&cfg.db, &public_url, cfg.processing_delay)
-                    .map_err(io_err)?
-                    .with_crash_window(cfg.test_crash_window),
-            );
-            let service = Arc::new(
-                service::Service::new(store, gw.clone(), cfg.admin_key.clone()).map_err(io_err)?,
-            );
-            // Before serving: charges a crash left without their outcome get it now.
-            service.recover();
-            Ok((service, gw))
-        })
-        .await
-        .map_err(io_err)??;
+        let (service, test_gateway, stripe) =
+            tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                let store: Arc<dyn Store> =
+                    Arc::new(sqlite::SqliteStore::open(&cfg.db).map_err(io_err)?);
+                load_offers(store.as_ref(), cfg.offers_file.as_ref())?;
+                let (gateway, test_gw, stripe_gw): (Arc<dyn gateway::Gateway>, _, _) =
+                    match &cfg.gateway {
+                        GatewayChoice::Test => {
+                            let gw = Arc::new(
+                                test_gateway::TestGateway::open(
+                                    &cfg.db,
+                                    &public_url,
+                                    cfg.processing_delay,
+                                )
+                                .map_err(io_err)?
+                                .with_crash_window(cfg.test_crash_window),
+                            );
+                            (gw.clone(), Some(gw), None)
+                        }
+                        GatewayChoice::Stripe(st) => {
+                            let gw = Arc::new(
+                                stripe_gateway::StripeGateway::new(stripe_gateway::StripeConfig {
+                                    api_base: st.api_base.clone(),
+                                    secret_key: st.secret_key.clone(),
+                                    dialect: st.dialect,
+                                    public_url: public_url.clone(),
+                                })
+                                .map_err(io_err)?,
+                            );
+                            (gw.clone(), None, Some(gw))
+                        }
+                    };
+                let service = Arc::new(
+                    service::Service::new(store, gateway, cfg.admin_key.clone()).map_err(io_err)?,
+                );
+                // Before serving: charges a crash left without their outcome get it now.
+                service.recover();
+                let stripe = match (&cfg.gateway, stripe_gw) {
+                    (GatewayChoice::Stripe(st), Some(gw)) => {
+                        Some(Arc::new(stripe_http::StripeSite {
+                            publishable_key: st.publishable_key.clone(),
+                            js_url: st.js_url.clone(),
+                            api_base: st.api_base.clone(),
+                            public_url: public_url.clone(),
+                            webhooks: st.webhook_secret.as_ref().map(|secret| {
+                                stripe_webhook::StripeWebhooks {
+                                    service: service.clone(),
+                                    gateway: gw,
+                                    secret: secret.0.clone(),
+                                }
+                            }),
+                        }))
+                    }
+                    _ => None,
+                };
+                Ok((service, test_gw, stripe))
+            })
+            .await
+            .map_err(io_err)??;
         let state = Arc::new(http::AppState {
             service: service.clone(),
             test_gateway,
+            stripe,
             rate_limiter: Arc::new(rate_limit::RateLimiter::new(
                 &config.limits,
                 config.trust_forwarded_for,

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use momentum_server::{Config, Server, DEMO_ADMIN_KEY};
+use momentum_server::stripe_gateway::{Dialect, STRIPE_API, STRIPE_JS};
+use momentum_server::{Config, GatewayChoice, Secret, Server, StripeSettings, DEMO_ADMIN_KEY};
 
 /// Shortest admin key accepted from `--admin-key` or `MOMENTUM_ADMIN_KEY`.
 const MIN_ADMIN_KEY_CHARS: usize = 16;
 
 const HELP: &str =
-    "momentum-server: Momentum's reference backend (host fetch API v1 + test payment gateway)
+    "momentum-server: Momentum's reference backend (host fetch API v1; test payment gateway or Stripe)
 
 USAGE: momentum-server [OPTIONS]
 
@@ -42,6 +43,16 @@ OPTIONS:
   --idle-timeout-secs <s>     close a connection on which nothing moves for this long while no
                               request is being handled (default 30)
   --max-connections <n>       connections served at once; more wait to be accepted (default 1024)
+  --gateway <test|stripe>     who takes the payments (default test). stripe reads the secret key
+                              from env STRIPE_SECRET_KEY (required), the webhook signing secret
+                              from env STRIPE_WEBHOOK_SECRET (POST /v1/webhooks/stripe is off
+                              without it) and the publishable key from --stripe-publishable-key
+                              or env STRIPE_PUBLISHABLE_KEY (required)
+  --stripe-publishable-key <pk_…>  Stripe.js key for the 3-D Secure page (public by design)
+  --stripe-api-base <url>     Stripe's API (default https://api.stripe.com; tests: localstripe)
+  --stripe-js-url <url>       Stripe.js (default https://js.stripe.com/v3/)
+  --stripe-dialect <stripe|localstripe>  what --stripe-api-base understands (default stripe;
+                              localstripe: see docs/backends.md)
   -h, --help                  this text
 
 On start it prints 'momentum-server listening on http://<addr>' on stdout.";
@@ -64,6 +75,84 @@ fn secs(name: &str, value: String) -> Result<Duration, String> {
     }
 }
 
+fn http_url(name: &str, value: String) -> Result<String, String> {
+    if value.starts_with("https://") || value.starts_with("http://") {
+        Ok(value)
+    } else {
+        Err(format!("{name}: expected an http:// or https:// URL"))
+    }
+}
+
+/// The Stripe flags, checked together once all are read.
+struct StripeFlags {
+    gateway: bool,
+    publishable_key: Option<String>,
+    api_base: Option<String>,
+    js_url: Option<String>,
+    dialect: Dialect,
+}
+
+impl Default for StripeFlags {
+    fn default() -> StripeFlags {
+        StripeFlags {
+            gateway: false,
+            publishable_key: None,
+            api_base: None,
+            js_url: None,
+            dialect: Dialect::Stripe,
+        }
+    }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl StripeFlags {
+    fn choice(self) -> Result<GatewayChoice, String> {
+        if !self.gateway {
+            if self.publishable_key.is_some() || self.api_base.is_some() || self.js_url.is_some() {
+                return Err("the --stripe-* options need --gateway stripe".into());
+            }
+            return Ok(GatewayChoice::Test);
+        }
+        // The secret key only ever comes from the environment, and is never echoed.
+        let secret_key = env_var("STRIPE_SECRET_KEY")
+            .ok_or("--gateway stripe needs the secret key in env STRIPE_SECRET_KEY")?;
+        if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
+            return Err(
+                "STRIPE_SECRET_KEY: expected a secret key (sk_…) or restricted key (rk_…)".into(),
+            );
+        }
+        let webhook_secret = env_var("STRIPE_WEBHOOK_SECRET");
+        if webhook_secret
+            .as_deref()
+            .is_some_and(|w| !w.starts_with("whsec_"))
+        {
+            return Err(
+                "STRIPE_WEBHOOK_SECRET: expected a webhook signing secret (whsec_…)".into(),
+            );
+        }
+        let publishable_key = self
+            .publishable_key
+            .or_else(|| env_var("STRIPE_PUBLISHABLE_KEY"))
+            .ok_or(
+                "--gateway stripe needs --stripe-publishable-key or env STRIPE_PUBLISHABLE_KEY",
+            )?;
+        if !publishable_key.starts_with("pk_") {
+            return Err("the Stripe publishable key must start with pk_".into());
+        }
+        Ok(GatewayChoice::Stripe(StripeSettings {
+            secret_key: Secret(secret_key),
+            webhook_secret: webhook_secret.map(Secret),
+            publishable_key,
+            api_base: self.api_base.unwrap_or_else(|| STRIPE_API.into()),
+            js_url: self.js_url.unwrap_or_else(|| STRIPE_JS.into()),
+            dialect: self.dialect,
+        }))
+    }
+}
+
 fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
     let mut c = Config::default();
     // Checked after the flags: `--admin-key` wins over the variable.
@@ -83,6 +172,7 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
             _ => return Err("MOMENTUM_TRUST_FORWARDED_FOR: expected 1 or 0".into()),
         };
     }
+    let mut stripe_flags = StripeFlags::default();
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -140,9 +230,29 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
             }
             "--public-url" => c.public_url = Some(value()?),
             "--offers" => c.offers_file = Some(PathBuf::from(value()?)),
+            "--gateway" => {
+                stripe_flags.gateway = match value()?.as_str() {
+                    "test" => false,
+                    "stripe" => true,
+                    _ => return Err("--gateway: expected test or stripe".into()),
+                }
+            }
+            "--stripe-publishable-key" => stripe_flags.publishable_key = Some(value()?),
+            "--stripe-api-base" => {
+                stripe_flags.api_base = Some(http_url("--stripe-api-base", value()?)?)
+            }
+            "--stripe-js-url" => stripe_flags.js_url = Some(http_url("--stripe-js-url", value()?)?),
+            "--stripe-dialect" => {
+                stripe_flags.dialect = match value()?.as_str() {
+                    "stripe" => Dialect::Stripe,
+                    "localstripe" => Dialect::Localstripe,
+                    _ => return Err("--stripe-dialect: expected stripe or localstripe".into()),
+                }
+            }
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
+    c.gateway = stripe_flags.choice()?;
     if let (Some(k), false) = (env_key, flag_key) {
         c.admin_key = admin_key(k, "MOMENTUM_ADMIN_KEY")?;
     }

@@ -115,6 +115,12 @@ CREATE TABLE IF NOT EXISTS charge_cancels (
     charge_id TEXT PRIMARY KEY REFERENCES charges(id),
     at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS webhook_events (
+    provider TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, event_id)
+);
 "#;
 
 /// Opens a SQLite connection tuned for this server: WAL, `synchronous = NORMAL` (durable across
@@ -752,6 +758,42 @@ impl Store for SqliteStore {
                 now,
             )?;
             Ok(())
+        })
+    }
+
+    fn add_order_event(&self, order_id: &str, e: &EventRecord) -> StoreResult<()> {
+        self.write(|tx| {
+            event(
+                tx,
+                order_id,
+                &e.kind,
+                e.charge_id.as_deref(),
+                e.line_id.as_deref(),
+                e.amount,
+                e.at,
+            )
+        })
+    }
+
+    fn webhook_event_seen(&self, provider: &str, event_id: &str) -> StoreResult<bool> {
+        self.conn()
+            .query_row(
+                "SELECT 1 FROM webhook_events WHERE provider = ?1 AND event_id = ?2",
+                params![provider, event_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(err)
+    }
+
+    fn record_webhook_event(&self, provider: &str, event_id: &str, now: i64) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO webhook_events (provider, event_id, received_at) VALUES (?1, ?2, ?3)",
+                params![provider, event_id, now],
+            )?;
+            Ok(n == 1)
         })
     }
 }

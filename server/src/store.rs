@@ -343,4 +343,12 @@ pub trait Store: crate::insights::InsightsStore + Send + Sync {
     ) -> StoreResult<BeginRefund>;
     /// Marks a refund done + `refund_issued` event.
     fn complete_refund(&self, refund_id: &str, gateway_ref: &str, now: i64) -> StoreResult<()>;
+
+    /// Appends an event to an order's history (what the provider reported, e.g. a dispute).
+    fn add_order_event(&self, order_id: &str, event: &EventRecord) -> StoreResult<()>;
+    /// Whether the provider's webhook event `event_id` was handled already.
+    fn webhook_event_seen(&self, provider: &str, event_id: &str) -> StoreResult<bool>;
+    /// Records that the provider's webhook event `event_id` was handled; `false` when it already
+    /// was (providers deliver an event more than once).
+    fn record_webhook_event(&self, provider: &str, event_id: &str, now: i64) -> StoreResult<bool>;
 }

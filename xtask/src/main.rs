@@ -11,10 +11,15 @@ use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask <command>
 
-  demo [--port N]   build the widget (release) and serve the demo on http://127.0.0.1:8080
+  demo [--port N] [--stripe]
+                    build the widget (release) and serve the demo on http://127.0.0.1:8080;
+                    --stripe takes payments with Stripe (env STRIPE_SECRET_KEY and
+                    STRIPE_PUBLISHABLE_KEY: your test-mode keys) and serves the Stripe
+                    Elements example page at /stripe/example.html
   test              run every test: fmt, clippy, host tests, wasm tests, size budget, benchmark, Playwright
   build             build the release bundle into dist/ and print its sizes
-  conformance       lint docs/openapi.yaml and run momentum-conformance against the reference backend";
+  conformance       lint docs/openapi.yaml and run momentum-conformance against the reference backend
+  localstripe       install localstripe (the Stripe tests' fake Stripe) into target/ and print its path";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +30,9 @@ fn main() -> ExitCode {
             .and_then(|()| contract::fresh_sqlite())
             .and_then(|db| contract::conformance(&db)),
         Some("build") => tools::ensure_build_tools().and_then(|_| bundle::build().map(drop)),
+        Some("localstripe") => {
+            tools::ensure_localstripe().map(|_| println!("{}", tools::localstripe_bin().display()))
+        }
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -79,12 +87,14 @@ pub fn command(program: &str) -> Command {
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
-    let port = match args {
+    let stripe = args.iter().any(|a| a == "--stripe");
+    let rest: Vec<&String> = args.iter().filter(|a| *a != "--stripe").collect();
+    let port = match rest.as_slice() {
         [] => "8080".to_owned(),
-        [flag, port] if flag == "--port" && port.parse::<u16>().is_ok() => port.clone(),
+        [flag, port] if *flag == "--port" && port.parse::<u16>().is_ok() => port.to_string(),
         _ => {
             return Err(format!(
-                "demo: expected `--port N`, got {args:?}\n\n{USAGE}"
+                "demo: expected `--port N` and/or `--stripe`, got {args:?}\n\n{USAGE}"
             ))
         }
     };
@@ -100,22 +110,21 @@ fn demo(args: &[String]) -> Result<(), String> {
         "\nMomentum demo: http://{addr}/  (Ctrl-C to stop; orders are kept in {})",
         db.display()
     );
-    run(
-        "target/host/momentum-server",
-        &[
-            "--addr",
-            &addr,
-            "--db",
-            &db.to_string_lossy(),
-            "--static-dir",
-            "dist",
-        ],
-    )
+    if stripe {
+        println!("Stripe Elements example page: http://{addr}/stripe/example.html");
+    }
+    let db = db.to_string_lossy();
+    let mut server = vec!["--addr", &addr, "--db", &db, "--static-dir", "dist"];
+    if stripe {
+        server.extend(["--gateway", "stripe"]);
+    }
+    run("target/host/momentum-server", &server)
 }
 
 fn test() -> Result<(), String> {
     tools::ensure_build_tools()?;
     tools::ensure_browser()?;
+    tools::ensure_localstripe()?;
     let wasm = "wasm32-unknown-unknown";
     run("cargo", &["fmt", "--all", "--check"])?;
     run(
@@ -187,6 +196,18 @@ fn test() -> Result<(), String> {
     run_with(
         "npx",
         &["playwright", "test", "--config", "e2e/playwright.config.ts"],
+        &no_download,
+    )?;
+    // The Stripe gateway end to end: Stripe Elements (localstripe's) on a host page, the widget,
+    // the backend with --gateway stripe, and localstripe, started and stopped by Playwright.
+    run_with(
+        "npx",
+        &[
+            "playwright",
+            "test",
+            "--config",
+            "e2e/playwright.stripe.config.ts",
+        ],
         &no_download,
     )?;
     // Browser benchmarks (they print figures; e.g. payment → upsell card under 4x CPU throttling).

@@ -58,18 +58,65 @@ pub fn ensure_browser() -> Result<(), String> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    // These machines run as root; elsewhere go through sudo (which keeps DEBIAN_FRONTEND via -E).
-    let as_root = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
-    let apt = |args: &[&str]| {
-        let env = [("DEBIAN_FRONTEND", "noninteractive")];
-        if as_root {
-            run_with("apt-get", args, &env)
-        } else {
-            run_with("sudo", &[&["-E", "apt-get"], args].concat(), &env)
-        }
-    };
     apt(&["update"])?;
     apt(&["install", "-y", "chromium", "chromium-driver"])
+}
+
+/// Runs apt-get. These machines run as root; elsewhere it goes through sudo (which keeps
+/// DEBIAN_FRONTEND via -E).
+fn apt(args: &[&str]) -> Result<(), String> {
+    let as_root = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
+    let env = [("DEBIAN_FRONTEND", "noninteractive")];
+    if as_root {
+        run_with("apt-get", args, &env)
+    } else {
+        run_with("sudo", &[&["-E", "apt-get"], args].concat(), &env)
+    }
+}
+
+/// localstripe, the fake Stripe the Stripe gateway's tests run against: pinned, from PyPI, in a
+/// virtual environment under target/ (created once; reinstalled when the version differs).
+pub const LOCALSTRIPE_VERSION: &str = "1.15.10";
+
+/// The localstripe executable [`ensure_localstripe`] installs.
+pub fn localstripe_bin() -> PathBuf {
+    root().join("target/localstripe-venv/bin/localstripe")
+}
+
+pub fn ensure_localstripe() -> Result<(), String> {
+    let venv = root().join("target/localstripe-venv");
+    let pip = venv.join("bin/pip");
+    let pip = pip.to_string_lossy();
+    let installed = output(&pip, &["show", "localstripe"]).is_some_and(|info| {
+        info.lines()
+            .any(|l| l.trim() == format!("Version: {LOCALSTRIPE_VERSION}"))
+    });
+    if installed && localstripe_bin().exists() {
+        return Ok(());
+    }
+    if !venv.join("bin/pip").exists() {
+        let create = || {
+            run(
+                "python3",
+                &["-m", "venv", "--clear", &venv.to_string_lossy()],
+            )
+        };
+        if create().is_err() {
+            // Debian ships venv's pip bootstrap separately.
+            apt(&["update"])?;
+            apt(&["install", "-y", "python3-venv"])?;
+            create()?;
+        }
+    }
+    run(
+        &pip,
+        &[
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &format!("localstripe=={LOCALSTRIPE_VERSION}"),
+        ],
+    )
 }
 
 /// The wasm-bindgen version Cargo.lock resolved (the CLI must match it exactly).
