@@ -7,7 +7,7 @@ import { join, basename } from 'node:path';
 
 const API = process.env.MOMENTUM_API_ORIGIN ?? 'http://127.0.0.1:4510';
 const HOST = new URL(process.env.MOMENTUM_HOST_ORIGIN ?? 'http://127.0.0.1:4511');
-const BASELINE = new URL(process.env.MOMENTUM_BASELINE_ORIGIN ?? 'http://127.0.0.1:4512');
+const BASELINE = new URL(process.env.MOMENTUM_BASELINE_ORIGIN ?? 'http://127.0.0.1:4513');
 const dir = join(import.meta.dirname, '..', 'fixtures');
 const baselineDir = join(import.meta.dirname, '..', 'bench', 'baseline');
 
