@@ -149,11 +149,15 @@ function start() {
     on(name, handler) {
       doc.addEventListener('momentum:' + name, (event) => handler(event.detail, event));
     },
-    // The page's payment provider: { mount(container), tokenize(details) → Promise<token> }.
+    // The page's payment provider: { mount(container), tokenize(details) → Promise<token>, and
+    // optionally authenticate(next_action) → Promise<outcome> for 3-D Secure run by the provider }.
     // Its fields live in the provider's own elements; the widget only ever receives the token.
     payment(adapter) {
       if (!adapter || typeof adapter.mount !== 'function' || typeof adapter.tokenize !== 'function') {
         throw new Error('payment: expected an object with mount(container) and tokenize(details)');
+      }
+      if (adapter.authenticate != null && typeof adapter.authenticate !== 'function') {
+        throw new Error('payment: authenticate, when given, must be a function(next_action)');
       }
       setPayment(adapter);
     },

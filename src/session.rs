@@ -574,9 +574,27 @@ impl Session {
         }
     }
 
-    /// Waits for the 3-D Secure challenge at `url` (shown by the `Challenge` dialog) to post its
-    /// result from its own origin. `None` when the shopper closed the dialog instead.
+    /// Whether the page's payment provider runs 3-D Secure itself (`authenticate(next_action)` on
+    /// its adapter, e.g. Stripe.js's `handleNextAction`): then the widget shows no challenge dialog.
+    pub fn provider_authenticates(&self) -> bool {
+        self.adapter
+            .with_value(|a| a.as_ref().is_some_and(|a| js::get(a, "authenticate").is_function()))
+    }
+
+    /// Waits for the 3-D Secure challenge at `url` to finish: run by the page's provider when its
+    /// adapter can, else shown by the `Challenge` dialog, whose page posts its result from its own
+    /// origin. `None` when the shopper closed the dialog, or the provider said `canceled` or failed
+    /// to run it (the backend then voids the charge: nothing is taken).
     async fn authenticate(&self, url: &str) -> Option<String> {
+        if let Some(adapter) = self.adapter.get_value().filter(|_| self.provider_authenticates()) {
+            let next_action = js::object(&[("type", "redirect".into()), ("url", url.into())]);
+            let outcome = host::call_adapter(&adapter, "authenticate", &next_action).await;
+            // Whatever the provider says, the backend's confirm asks the gateway what happened.
+            return outcome
+                .ok()
+                .map(|o| o.as_string().unwrap_or_default())
+                .filter(|o| o != "canceled");
+        }
         let origin = web_sys::Url::new(url).ok()?.origin();
         let mut resolver = None;
         let done = js_sys::Promise::new(&mut |resolve, _| resolver = Some(resolve));

@@ -19,11 +19,13 @@ class StripeCheckout extends Checkout {
     await this.stripeField('exp_year').fill('34');
     await this.stripeField('cvc').fill('123');
   }
-  /** Answers the bank in Stripe.js's 3-D Secure step, inside the widget's challenge dialog. */
+  /** Answers the bank in Stripe.js's 3-D Secure step, which the page's adapter runs
+   *  (`authenticate`): the widget shows no challenge dialog of its own. */
   async answerBank(approve: boolean) {
-    await expect(this.challenge).toBeVisible();
-    const bank = this.challenge.frameLocator('iframe');
-    await bank.getByRole('button', { name: approve ? 'Complete authentication' : 'Fail authentication' }).click();
+    const bank = this.page.getByRole('button', { name: approve ? 'Complete authentication' : 'Fail authentication' });
+    await expect(bank).toBeVisible();
+    await expect(this.challenge).toHaveCount(0);
+    await bank.click();
   }
 }
 

@@ -46,15 +46,24 @@ pub fn AddonCard(
     let armed = RwSignal::new(false);
     let sheet = NodeRef::<Section>::new();
     let heading = NodeRef::<H2>::new();
-    sheet.on_load(|sheet| {
-        let narrow = window()
-            .match_media("(max-width: 40em)")
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.matches());
-        if narrow {
-            // The top layer: above any host z-index, out of the host's containment and layout.
-            let _ = sheet.show_popover();
+    let narrow = window()
+        .match_media("(max-width: 40em)")
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches());
+    // The top layer: above any host z-index, out of the host's containment and layout. It steps
+    // aside while the page's payment provider runs 3-D Secure in the page (its own modal is not
+    // in the top layer), and comes back for the answer.
+    Effect::new(move |_| {
+        let provider_busy = session.provider_authenticates()
+            && session
+                .addon
+                .with(|p| matches!(p, Payment::Authenticating { .. }));
+        if let Some(sheet) = sheet.get().filter(|_| narrow) {
+            let _ = match provider_busy {
+                true => sheet.hide_popover(),
+                false => sheet.show_popover(),
+            };
         }
     });
     heading.on_load(move |heading| {
@@ -82,7 +91,9 @@ pub fn AddonCard(
             .with(|p| matches!(p, Payment::Checking { .. }) && p.retry_delay_ms().is_none())
     };
     let challenge = move || match session.addon.get() {
-        Payment::Authenticating { url, .. } => Some(html! { <Challenge session url/> }),
+        Payment::Authenticating { url, .. } if !session.provider_authenticates() => {
+            Some(html! { <Challenge session url/> })
+        }
         _ => None,
     };
     html! {

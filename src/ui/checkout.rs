@@ -46,7 +46,9 @@ pub fn Checkout(
         )
     };
     let challenge = move || match session.payment.get() {
-        Payment::Authenticating { url, .. } => Some(html! { <Challenge session url/> }),
+        Payment::Authenticating { url, .. } if !session.provider_authenticates() => {
+            Some(html! { <Challenge session url/> })
+        }
         _ => None,
     };
     html! {
