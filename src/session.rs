@@ -577,8 +577,10 @@ impl Session {
     /// Whether the page's payment provider runs 3-D Secure itself (`authenticate(next_action)` on
     /// its adapter, e.g. Stripe.js's `handleNextAction`): then the widget shows no challenge dialog.
     pub fn provider_authenticates(&self) -> bool {
-        self.adapter
-            .with_value(|a| a.as_ref().is_some_and(|a| js::get(a, "authenticate").is_function()))
+        self.adapter.with_value(|a| {
+            a.as_ref()
+                .is_some_and(|a| js::get(a, "authenticate").is_function())
+        })
     }
 
     /// Waits for the 3-D Secure challenge at `url` to finish: run by the page's provider when its
@@ -586,7 +588,11 @@ impl Session {
     /// origin. `None` when the shopper closed the dialog, or the provider said `canceled` or failed
     /// to run it (the backend then voids the charge: nothing is taken).
     async fn authenticate(&self, url: &str) -> Option<String> {
-        if let Some(adapter) = self.adapter.get_value().filter(|_| self.provider_authenticates()) {
+        if let Some(adapter) = self
+            .adapter
+            .get_value()
+            .filter(|_| self.provider_authenticates())
+        {
             let next_action = js::object(&[("type", "redirect".into()), ("url", url.into())]);
             let outcome = host::call_adapter(&adapter, "authenticate", &next_action).await;
             // Whatever the provider says, the backend's confirm asks the gateway what happened.

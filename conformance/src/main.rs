@@ -123,6 +123,7 @@ async fn main() -> ExitCode {
         "quotes.total_exponent_3",
         checks::quotes_totals(&b, checks::KWD, 3)
     );
+    check!("offers.checkout_start", checks::checkout_start(&b));
     check!("idempotency.replay_body", checks::replay_body(&b));
     check!("idempotency.replay_header", checks::replay_header(&b));
     check!("idempotency.key_reused_422", checks::key_reused_422(&b));

@@ -230,7 +230,7 @@ fn names(n: &[&str]) -> BTreeSet<String> {
 async fn the_reference_backend_passes() {
     let (failed, closing, ok) = run_kit(Fault::None).await;
     assert_eq!(failed, names(&[]));
-    assert_eq!(closing, "19 passed, 0 failed");
+    assert_eq!(closing, "20 passed, 0 failed");
     assert!(ok, "exit status");
 }
 
@@ -238,7 +238,7 @@ async fn the_reference_backend_passes() {
 async fn a_replay_without_its_header_fails_the_header_check_only() {
     let (failed, closing, ok) = run_kit(Fault::DropReplayedHeader).await;
     assert_eq!(failed, names(&["idempotency.replay_header"]));
-    assert_eq!(closing, "18 passed, 1 failed");
+    assert_eq!(closing, "19 passed, 1 failed");
     assert!(!ok, "exit status");
 }
 
@@ -246,7 +246,7 @@ async fn a_replay_without_its_header_fails_the_header_check_only() {
 async fn a_replay_with_other_bytes_fails_the_body_check_only() {
     let (failed, closing, ok) = run_kit(Fault::ReplayAnotherBody).await;
     assert_eq!(failed, names(&["idempotency.replay_body"]));
-    assert_eq!(closing, "18 passed, 1 failed");
+    assert_eq!(closing, "19 passed, 1 failed");
     assert!(!ok, "exit status");
 }
 
@@ -254,7 +254,7 @@ async fn a_replay_with_other_bytes_fails_the_body_check_only() {
 async fn a_second_upsell_let_through_fails_the_upsell_cap() {
     let (failed, closing, ok) = run_kit(Fault::SecondUpsellCharged).await;
     assert_eq!(failed, names(&["caps.one_upsell"]));
-    assert_eq!(closing, "18 passed, 1 failed");
+    assert_eq!(closing, "19 passed, 1 failed");
     assert!(!ok, "exit status");
 }
 
@@ -262,7 +262,7 @@ async fn a_second_upsell_let_through_fails_the_upsell_cap() {
 async fn a_receipt_missing_a_required_field_fails_the_schema_check_only() {
     let (failed, closing, ok) = run_kit(Fault::ReceiptWithoutRefundTerms).await;
     assert_eq!(failed, names(&["schema.every_answer"]));
-    assert_eq!(closing, "18 passed, 1 failed");
+    assert_eq!(closing, "19 passed, 1 failed");
     assert!(!ok, "exit status");
 }
 
