@@ -43,6 +43,9 @@ pub fn build() -> Result<u64, String> {
             "--minify",
             "--target=es2022",
             "--log-level=warning",
+            // wasm-bindgen lists the split link module once per import in its imports object; both
+            // keys are the same module namespace, so the duplicate is harmless.
+            "--log-override:duplicate-object-key=silent",
             &glue,
             "--alias:momentum-style=./target/momentum.min.css",
             "--loader:.css=text",
