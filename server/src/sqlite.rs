@@ -3,8 +3,9 @@
 //! one idempotency record per (endpoint, scope, key), one charge per (order, kind) — so at most one
 //! primary, one upsell and one downsell charge per order — and one refund per line.
 
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use momentum_core::api::{AddonKind, ChargeKind, ChargeStatus};
 use momentum_core::offer::OfferConfig;
@@ -16,106 +17,7 @@ use crate::rules::{Funnel, Refusal, Slot};
 use crate::store::*;
 
 pub mod insights;
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS offers (
-    id TEXT PRIMARY KEY,
-    config TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    endpoint TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    response_status INTEGER,
-    response_body TEXT,
-    created_at INTEGER NOT NULL,
-    completed_at INTEGER,
-    PRIMARY KEY (endpoint, scope, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
-CREATE TABLE IF NOT EXISTS orders (
-    id TEXT PRIMARY KEY,
-    offer_id TEXT NOT NULL,
-    variant TEXT,
-    offer TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    tax_mode TEXT NOT NULL,
-    country TEXT NOT NULL,
-    email TEXT NOT NULL,
-    bump INTEGER NOT NULL,
-    exit_offer INTEGER NOT NULL,
-    holdout INTEGER NOT NULL DEFAULT 0,
-    payment_method TEXT NOT NULL,
-    card_brand TEXT NOT NULL,
-    card_last4 TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS charges (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    kind TEXT NOT NULL CHECK (kind IN ('primary', 'upsell', 'downsell')),
-    amount INTEGER NOT NULL CHECK (amount >= 0),
-    status TEXT NOT NULL,
-    gateway_ref TEXT,
-    action_url TEXT,
-    decline_code TEXT,
-    decline_message TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    UNIQUE (order_id, kind)
-);
-CREATE TABLE IF NOT EXISTS order_lines (
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    label TEXT NOT NULL,
-    amount INTEGER NOT NULL CHECK (amount >= 0),
-    tax_amount INTEGER NOT NULL CHECK (tax_amount >= 0),
-    rate_bp INTEGER NOT NULL,
-    charge_id TEXT NOT NULL REFERENCES charges(id),
-    position INTEGER NOT NULL,
-    PRIMARY KEY (order_id, id)
-);
-CREATE TABLE IF NOT EXISTS offer_declines (
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    kind TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    PRIMARY KEY (order_id, kind)
-);
-CREATE TABLE IF NOT EXISTS refunds (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    line_id TEXT NOT NULL,
-    charge_id TEXT NOT NULL REFERENCES charges(id),
-    amount INTEGER NOT NULL CHECK (amount > 0),
-    reason TEXT,
-    gateway_ref TEXT,
-    created_at INTEGER NOT NULL,
-    UNIQUE (order_id, line_id)
-);
-CREATE TABLE IF NOT EXISTS order_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    type TEXT NOT NULL,
-    charge_id TEXT,
-    line_id TEXT,
-    amount INTEGER,
-    at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS order_events_order ON order_events (order_id, seq);
-CREATE INDEX IF NOT EXISTS charges_pending ON charges (order_id) WHERE status = 'pending';
-CREATE TABLE IF NOT EXISTS charge_cancels (
-    charge_id TEXT PRIMARY KEY REFERENCES charges(id),
-    at INTEGER NOT NULL
-);
-"#;
+mod migrations;
 
 /// Opens a SQLite connection tuned for this server: WAL, `synchronous = NORMAL` (durable across
 /// process crashes; a power loss may lose the last transactions), foreign keys, 5 s busy timeout.
@@ -131,6 +33,8 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Keys leased by this process: SQLite serves one server process (see `docs/hosting.md`).
+    leases: Arc<Mutex<HashSet<IdemKey>>>,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -259,30 +163,22 @@ fn funnel(tx: &Connection, order_id: &str) -> rusqlite::Result<Option<Funnel>> {
     Ok(Some(f))
 }
 
-/// Columns added since a database may have been created (`CREATE TABLE IF NOT EXISTS` leaves an
-/// existing table as it was).
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let has_holdout: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('orders') WHERE name = 'holdout'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_holdout {
-        conn.execute_batch("ALTER TABLE orders ADD COLUMN holdout INTEGER NOT NULL DEFAULT 0")?;
-    }
-    Ok(())
-}
-
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `path` and applies the schema.
+    /// Opens (creating if missing) the database at `path` and brings its schema up to date
+    /// ([`migrations`]).
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        let conn = open_connection(path).map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        migrate(&conn).map_err(err)?;
+        let mut conn = open_connection(path).map_err(err)?;
+        migrations::run(&mut conn).map_err(err)?;
         insights::apply(&conn).map_err(err)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            leases: Arc::default(),
         })
+    }
+
+    /// The schema version of the database (the last migration applied).
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        migrations::version(&self.conn()).map_err(err)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -351,6 +247,21 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
         })
+    }
+
+    fn try_lease(&self, key: &IdemKey) -> StoreResult<Option<Lease>> {
+        // Only inserts and removes happen under the lock: a poisoned set is still consistent.
+        let mut set = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        if !set.insert(key.clone()) {
+            return Ok(None);
+        }
+        let (leases, key) = (self.leases.clone(), key.clone());
+        Ok(Some(Lease::new(move || {
+            leases
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+        })))
     }
 
     fn idempotency(&self, key: &IdemKey) -> StoreResult<Option<IdemRecord>> {

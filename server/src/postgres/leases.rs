@@ -1,0 +1,111 @@
+//! [`Store::try_lease`](crate::store::Store::try_lease) on Postgres: a session advisory lock per
+//! key, all taken on one dedicated connection of this process. Postgres makes them exclusive
+//! across sessions (so across server processes), and drops them when the session ends, so a
+//! process that dies leaves no lease behind. The connection's mutex only orders the short lock
+//! and unlock calls of this process; the locks themselves live in Postgres.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use postgres::{Client, NoTls};
+use sha2::{Digest, Sha256};
+
+use crate::store::{IdemKey, Lease, StoreError, StoreResult};
+
+/// The advisory lock key of an idempotency key: 64 bits of its SHA-256 (a collision would only
+/// make two keys wait for each other).
+fn lock_id(key: &IdemKey) -> i64 {
+    let mut h = Sha256::new();
+    for part in [key.endpoint, key.scope.as_str(), key.key.as_str()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+struct Session {
+    config: postgres::Config,
+    client: Option<Client>,
+}
+
+impl Session {
+    /// The live connection, reconnecting after a failure (leases of the lost session were
+    /// released by Postgres when it ended; their holders' unlocks then find nothing).
+    fn client(&mut self) -> Result<&mut Client, postgres::Error> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            self.client = Some(self.config.connect(NoTls)?);
+        }
+        Ok(self.client.as_mut().expect("connected above"))
+    }
+}
+
+/// The lease session of one store.
+pub struct Leases(Arc<Mutex<Session>>);
+
+fn session(m: &Mutex<Session>) -> MutexGuard<'_, Session> {
+    // A panic mid-call leaves at worst a closed client, which `client()` replaces.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Leases {
+    /// Connects lazily, on the first lease.
+    pub fn new(config: postgres::Config) -> Leases {
+        Leases(Arc::new(Mutex::new(Session {
+            config,
+            client: None,
+        })))
+    }
+
+    /// Takes the lease of `key`, or `None` while another session holds it.
+    pub fn try_take(&self, key: &IdemKey) -> StoreResult<Option<Lease>> {
+        let id = lock_id(key);
+        let mut s = session(&self.0);
+        let taken: bool = s
+            .client()
+            .and_then(|c| c.query_one("SELECT pg_try_advisory_lock($1)", &[&id]))
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| StoreError(format!("postgres: lease: {e}")))?;
+        if !taken {
+            return Ok(None);
+        }
+        let shared = self.0.clone();
+        Ok(Some(Lease::new(move || {
+            let mut s = session(&shared);
+            if let Err(e) = s
+                .client()
+                .and_then(|c| c.execute("SELECT pg_advisory_unlock($1)", &[&id]))
+            {
+                // The session is gone, and its locks with it.
+                eprintln!("momentum-server: postgres: releasing a lease: {e}");
+            }
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_ids_tell_the_parts_apart() {
+        let key = |endpoint, scope: &str, k: &str| IdemKey {
+            endpoint,
+            scope: scope.into(),
+            key: k.into(),
+        };
+        assert_eq!(
+            lock_id(&key("addon", "o", "k")),
+            lock_id(&key("addon", "o", "k"))
+        );
+        assert_ne!(
+            lock_id(&key("addon", "ok", "")),
+            lock_id(&key("addon", "o", "k"))
+        );
+        assert_ne!(
+            lock_id(&key("addon", "o", "k")),
+            lock_id(&key("charge", "o", "k"))
+        );
+    }
+}
