@@ -1,9 +1,11 @@
 //! [`Store::try_lease`](crate::store::Store::try_lease) on Postgres: a session advisory lock per
 //! key, all taken on one dedicated connection of this process. Postgres makes them exclusive
 //! across sessions (so across server processes), and drops them when the session ends, so a
-//! process that dies leaves no lease behind. The connection's mutex only orders the short lock
-//! and unlock calls of this process; the locks themselves live in Postgres.
+//! process that dies leaves no lease behind. Within the session they stack (a second
+//! `pg_try_advisory_lock` of the same key succeeds), so the session also keeps the set of keys
+//! this process holds, under the mutex that orders its short lock and unlock calls.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use postgres::{Client, NoTls};
@@ -28,6 +30,8 @@ fn lock_id(key: &IdemKey) -> i64 {
 struct Session {
     config: postgres::Config,
     client: Option<Client>,
+    /// Lock ids held by this process.
+    held: HashSet<i64>,
 }
 
 impl Session {
@@ -36,6 +40,13 @@ impl Session {
     fn client(&mut self) -> Result<&mut Client, postgres::Error> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = Some(self.config.connect(NoTls)?);
+            // The old session's locks are gone: its holders' keys could be taken elsewhere.
+            if !self.held.is_empty() {
+                eprintln!(
+                    "momentum-server: postgres: the lease connection was lost with {} lease(s)",
+                    self.held.len()
+                );
+            }
         }
         Ok(self.client.as_mut().expect("connected above"))
     }
@@ -55,6 +66,7 @@ impl Leases {
         Leases(Arc::new(Mutex::new(Session {
             config,
             client: None,
+            held: HashSet::new(),
         })))
     }
 
@@ -62,6 +74,9 @@ impl Leases {
     pub fn try_take(&self, key: &IdemKey) -> StoreResult<Option<Lease>> {
         let id = lock_id(key);
         let mut s = session(&self.0);
+        if s.held.contains(&id) {
+            return Ok(None);
+        }
         let taken: bool = s
             .client()
             .and_then(|c| c.query_one("SELECT pg_try_advisory_lock($1)", &[&id]))
@@ -70,9 +85,12 @@ impl Leases {
         if !taken {
             return Ok(None);
         }
+        s.held.insert(id);
+        drop(s);
         let shared = self.0.clone();
         Ok(Some(Lease::new(move || {
             let mut s = session(&shared);
+            s.held.remove(&id);
             if let Err(e) = s
                 .client()
                 .and_then(|c| c.execute("SELECT pg_advisory_unlock($1)", &[&id]))

@@ -739,7 +739,7 @@ mod tests {
     use momentum_core::api::{AddonKind, ChargeKind, ChargeStatus};
     use momentum_core::metrics::{
         Aggregates, Arm, CostSchedule, Day, DayRange, EventRow, FunnelEvent, Line, Order, Refund,
-        ReportQuery,
+        ReportQuery, Step,
     };
     use momentum_core::money::Currency;
     use momentum_core::offer::{demo_offer, demo_offer_jpy, OfferConfig};
