@@ -66,8 +66,18 @@ pub fn ensure_browser() -> Result<(), String> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// `true` when running as root.
+pub fn is_root() -> bool {
+    output("id", &["-u"]).is_some_and(|id| id.trim() == "0")
+}
+
+/// Installs Debian packages (after `apt-get update`).
+pub fn apt_install(packages: &[&str]) -> Result<(), String> {
     // These machines run as root; elsewhere go through sudo (which keeps DEBIAN_FRONTEND via -E).
-    let as_root = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
+    let as_root = is_root();
     let apt = |args: &[&str]| {
         let env = [("DEBIAN_FRONTEND", "noninteractive")];
         if as_root {
@@ -77,7 +87,7 @@ pub fn ensure_browser() -> Result<(), String> {
         }
     };
     apt(&["update"])?;
-    apt(&["install", "-y", "chromium", "chromium-driver"])
+    apt(&[&["install", "-y"], packages].concat())
 }
 
 /// The wasm-bindgen version Cargo.lock resolved (the CLI must match it exactly).
