@@ -27,6 +27,7 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 
@@ -35,6 +36,22 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// Keys leased by this process: SQLite serves one server process (see `docs/hosting.md`).
     leases: Arc<Mutex<HashSet<IdemKey>>>,
+}
+
+/// Runs `sql` through the connection's statement cache: preparing is a large part of a small
+/// statement's cost here (a statement that fires a trigger compiles the trigger too).
+fn exec(c: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(params)
+}
+
+/// One row of `sql`, through the statement cache.
+fn row<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(params, f)
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -54,7 +71,7 @@ fn event(
     amount: Option<i64>,
     now: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO order_events (order_id, type, charge_id, line_id, amount, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![order_id, kind, charge_id, line_id, amount, now],
     )?;
@@ -62,7 +79,7 @@ fn event(
 }
 
 fn idem_get(tx: &Connection, key: &IdemKey) -> rusqlite::Result<Option<IdemRecord>> {
-    tx.query_row(
+    row(tx,
         "SELECT fingerprint, resource_id, response_status, response_body, created_at FROM idempotency_keys WHERE endpoint = ?1 AND scope = ?2 AND key = ?3",
         params![key.endpoint, key.scope, key.key],
         |r| {
@@ -81,7 +98,7 @@ fn idem_insert(
     resource_id: &str,
     now: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO idempotency_keys (endpoint, scope, key, fingerprint, resource_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![key.endpoint, key.scope, key.key, fingerprint, resource_id, now],
     )?;
@@ -95,7 +112,7 @@ fn insert_line(
     charge_id: &str,
     position: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO order_lines (order_id, id, kind, label, amount, tax_amount, rate_bp, charge_id, position) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![order_id, line.kind.as_str(), line.label, line.amount, line.tax_amount, line.rate_bp, charge_id, position],
     )?;
@@ -108,7 +125,7 @@ fn insert_charge(
     charge: &NewCharge,
     now: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO charges (id, order_id, kind, amount, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
         params![charge.id, order_id, charge.kind.as_str(), charge.amount, now],
     )?;
@@ -117,13 +134,13 @@ fn insert_charge(
 
 /// Reads the funnel state of an order inside a transaction.
 fn funnel(tx: &Connection, order_id: &str) -> rusqlite::Result<Option<Funnel>> {
-    let row: Option<(String, bool)> = tx
-        .query_row(
-            "SELECT offer, holdout FROM orders WHERE id = ?1",
-            [order_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let row: Option<(String, bool)> = row(
+        tx,
+        "SELECT offer, holdout FROM orders WHERE id = ?1",
+        [order_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?;
     let Some((offer, holdout)) = row else {
         return Ok(None);
     };
@@ -201,12 +218,14 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn offer(&self, id: &str) -> StoreResult<Option<OfferConfig>> {
         let conn = self.conn();
-        let json: Option<String> = conn
-            .query_row("SELECT config FROM offers WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(err)?;
+        let json: Option<String> = row(
+            &*conn,
+            "SELECT config FROM offers WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?;
         json.map(|j| serde_json::from_str(&j).map_err(err))
             .transpose()
     }
@@ -214,7 +233,7 @@ impl Store for SqliteStore {
     fn put_offer(&self, offer: &OfferConfig, now: i64) -> StoreResult<()> {
         let json = serde_json::to_string(offer).map_err(err)?;
         self.write(|tx| {
-            tx.execute(
+            exec(tx,
                 "INSERT INTO offers (id, config, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
                 params![offer.id, json, now],
             )
@@ -225,7 +244,8 @@ impl Store for SqliteStore {
     fn seed_offer(&self, offer: &OfferConfig, now: i64) -> StoreResult<bool> {
         let json = serde_json::to_string(offer).map_err(err)?;
         let n = self.write(|tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT OR IGNORE INTO offers (id, config, updated_at) VALUES (?1, ?2, ?3)",
                 params![offer.id, json, now],
             )
@@ -237,11 +257,13 @@ impl Store for SqliteStore {
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh).map_err(err)?;
         self.write(|tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('installation_secret', ?1)",
                 [&fresh[..]],
             )?;
-            tx.query_row(
+            row(
+                tx,
                 "SELECT value FROM meta WHERE key = 'installation_secret'",
                 [],
                 |r| r.get(0),
@@ -276,7 +298,7 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
+            exec(tx,
                 "UPDATE idempotency_keys SET response_status = ?4, response_body = ?5, completed_at = ?6 WHERE endpoint = ?1 AND scope = ?2 AND key = ?3 AND response_status IS NULL",
                 params![key.endpoint, key.scope, key.key, status, body, now],
             )
@@ -285,7 +307,7 @@ impl Store for SqliteStore {
     }
 
     fn purge_idempotency(&self, before: i64) -> StoreResult<usize> {
-        self.write(|tx| tx.execute("DELETE FROM idempotency_keys WHERE response_status IS NOT NULL AND created_at < ?1", [before]))
+        self.write(|tx| exec(tx, "DELETE FROM idempotency_keys WHERE response_status IS NOT NULL AND created_at < ?1", [before]))
     }
 
     fn begin_order(
@@ -301,7 +323,7 @@ impl Store for SqliteStore {
                 return Ok(Begin::Existing(existing));
             }
             idem_insert(tx, key, fingerprint, &o.header.id, now)?;
-            tx.execute(
+            exec(tx,
                 "INSERT INTO orders (id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, holdout, payment_method, card_brand, card_last4, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
@@ -334,8 +356,7 @@ impl Store for SqliteStore {
     fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
         let conn = self.conn();
         let c: &Connection = &conn;
-        let row = c
-            .query_row(
+        let row = row(c,
                 "SELECT id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, payment_method, card_brand, card_last4, created_at, holdout FROM orders WHERE id = ?1",
                 [id],
                 |r| {
@@ -446,7 +467,7 @@ impl Store for SqliteStore {
 
     fn update_charge(&self, u: &ChargeUpdate, now: i64) -> StoreResult<()> {
         self.write(|tx| {
-            let (order_id, kind, amount, old): (String, String, i64, String) = tx.query_row(
+            let (order_id, kind, amount, old): (String, String, i64, String) = row(tx,
                 "SELECT order_id, kind, amount, status FROM charges WHERE id = ?1",
                 [&u.charge_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -460,7 +481,7 @@ impl Store for SqliteStore {
                 Some((c, m)) => (Some(c.as_str()), Some(m.as_str())),
                 None => (None, None),
             };
-            tx.execute(
+            exec(tx,
                 "UPDATE charges SET status = ?2, gateway_ref = ?3, action_url = ?4, decline_code = ?5, decline_message = ?6, updated_at = ?7 WHERE id = ?1",
                 params![u.charge_id, u.status.as_str(), u.gateway_ref, u.action_url, code, msg, now],
             )?;
@@ -483,12 +504,14 @@ impl Store for SqliteStore {
 
     fn request_cancel(&self, charge_id: &str, now: i64) -> StoreResult<()> {
         self.write(|tx| {
-            let n = tx.execute(
+            let n = exec(
+                tx,
                 "INSERT OR IGNORE INTO charge_cancels (charge_id, at) VALUES (?1, ?2)",
                 params![charge_id, now],
             )?;
             if n == 1 {
-                let (order_id, amount): (String, i64) = tx.query_row(
+                let (order_id, amount): (String, i64) = row(
+                    tx,
                     "SELECT order_id, amount FROM charges WHERE id = ?1",
                     [charge_id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -591,7 +614,8 @@ impl Store for SqliteStore {
             if let Err(refusal) = f.can_decline(kind) {
                 return Ok(DeclineOutcome::Refused(refusal));
             }
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO offer_declines (order_id, kind, at) VALUES (?1, ?2, ?3)",
                 params![order_id, kind.as_str(), now],
             )?;
@@ -617,8 +641,7 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<BeginRefund> {
         self.write(|tx| {
-            let existing = tx
-                .query_row(
+            let existing = row(tx,
                     "SELECT id, line_id, charge_id, amount, gateway_ref, created_at FROM refunds WHERE order_id = ?1 AND line_id = ?2",
                     params![order_id, line_id],
                     |r| Ok(RefundRecord { id: r.get(0)?, line_id: r.get(1)?, charge_id: r.get(2)?, amount: r.get(3)?, gateway_ref: r.get(4)?, created_at: r.get(5)? }),
@@ -628,7 +651,7 @@ impl Store for SqliteStore {
                 Some(r) if r.gateway_ref.is_some() => Ok(BeginRefund::AlreadyRefunded(r)),
                 Some(r) => Ok(BeginRefund::Go(r)),
                 None => {
-                    tx.execute(
+                    exec(tx,
                         "INSERT INTO refunds (id, order_id, line_id, charge_id, amount, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         params![refund.id, order_id, line_id, refund.charge_id, refund.amount, reason, now],
                     )?;
@@ -640,16 +663,17 @@ impl Store for SqliteStore {
 
     fn complete_refund(&self, refund_id: &str, gateway_ref: &str, now: i64) -> StoreResult<()> {
         self.write(|tx| {
-            let (order_id, line_id, amount, done): (String, String, i64, Option<String>) = tx
-                .query_row(
-                    "SELECT order_id, line_id, amount, gateway_ref FROM refunds WHERE id = ?1",
-                    [refund_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )?;
+            let (order_id, line_id, amount, done): (String, String, i64, Option<String>) = row(
+                tx,
+                "SELECT order_id, line_id, amount, gateway_ref FROM refunds WHERE id = ?1",
+                [refund_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
             if done.is_some() {
                 return Ok(());
             }
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE refunds SET gateway_ref = ?2 WHERE id = ?1",
                 params![refund_id, gateway_ref],
             )?;
