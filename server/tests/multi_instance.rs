@@ -233,27 +233,38 @@ fn gateway_charges_for(s: &TestServer, charge_id: &str) -> i64 {
         .expect("count")
 }
 
-/// Starts a request on `dying`, SIGKILLs it `after` into the request, and returns the id of the
-/// charge it left pending.
-async fn kill_during(
+/// Starts a request on `dying` and SIGKILLs it as soon as its `kind` charge is pending in the
+/// store and, if `at_gateway`, made at the gateway (the crash window holds each state for
+/// [`CRASH_WINDOW_MS`]); returns the order and charge ids.
+async fn kill_when(
     dying: &mut TestServer,
     request: reqwest::RequestBuilder,
-    after: Duration,
     kind: &str,
+    at_gateway: bool,
 ) -> (String, String) {
     let call = tokio::spawn(request.send());
-    tokio::time::sleep(after).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (order, charge) = loop {
+        let rows = dying.db().strings(&format!(
+            "SELECT order_id || ' ' || id FROM charges WHERE status = 'pending' AND kind = '{kind}'"
+        ));
+        if let Some((order, charge)) = rows.first().and_then(|r| r.split_once(' ')) {
+            if gateway_charges_for(dying, charge) == i64::from(at_gateway) {
+                break (order.to_string(), charge.to_string());
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {kind} charge reached that state"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     dying.kill();
     assert!(
         call.await.expect("task").is_err(),
         "the request finished before the kill"
     );
-    let rows = dying.db().strings(&format!(
-        "SELECT order_id || ' ' || id FROM charges WHERE status = 'pending' AND kind = '{kind}'"
-    ));
-    assert_eq!(rows.len(), 1, "one {kind} charge left pending: {rows:?}");
-    let (order, charge) = rows[0].split_once(' ').expect("two ids");
-    (order.to_string(), charge.to_string())
+    (order, charge)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +273,6 @@ async fn when_either_instance_dies_mid_charge_the_other_settles_it() {
     let Some((mut a, mut b)) = pair(&["--test-crash-window-ms", &window]) else {
         return;
     };
-    let w = Duration::from_millis(CRASH_WINDOW_MS);
 
     // A dies before the gateway has the primary charge: the shopper's retry on B sends it.
     let token = a.token(CARD_OK).await;
@@ -273,7 +283,7 @@ async fn when_either_instance_dies_mid_charge_the_other_settles_it() {
         .post(a.url("/v1/orders"))
         .header("idempotency-key", &key)
         .json(&body);
-    let (order, charge) = kill_during(&mut a, request, w / 2, "primary").await;
+    let (order, charge) = kill_when(&mut a, request, "primary", false).await;
     assert_eq!(
         gateway_charges_for(&b, &charge),
         0,
@@ -304,7 +314,7 @@ async fn when_either_instance_dies_mid_charge_the_other_settles_it() {
         .post(a.url("/v1/orders"))
         .header("idempotency-key", uuid())
         .json(&TestServer::order_body(&token, false));
-    let (order, charge) = kill_during(&mut a, request, w + w / 2, "primary").await;
+    let (order, charge) = kill_when(&mut a, request, "primary", true).await;
     assert_eq!(
         gateway_charges_for(&b, &charge),
         1,
@@ -329,7 +339,7 @@ async fn when_either_instance_dies_mid_charge_the_other_settles_it() {
             .json(&json!({"offer": "upsell"}))
     };
     let request = addon(&b, &o);
-    let (order, charge) = kill_during(&mut b, request, w + w / 2, "upsell").await;
+    let (order, charge) = kill_when(&mut b, request, "upsell", true).await;
     let v = settled(&a, &order).await;
     assert_eq!(v["receipt"]["offers"]["upsell"], "accepted", "{v}");
     assert_eq!(v["receipt"]["total"], 4900 + 2700);
@@ -340,7 +350,7 @@ async fn when_either_instance_dies_mid_charge_the_other_settles_it() {
     // B dies before the gateway has an add-on charge: A fails it, nothing taken.
     let (_, o) = a.order_with(CARD_OK, false).await;
     let request = addon(&b, &o);
-    let (order, charge) = kill_during(&mut b, request, w / 2, "upsell").await;
+    let (order, charge) = kill_when(&mut b, request, "upsell", false).await;
     let v = settled(&a, &order).await;
     assert_eq!(v["receipt"]["total"], 4900, "{v}");
     assert_receipt_consistent(&v["receipt"]);

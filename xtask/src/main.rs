@@ -2,6 +2,7 @@
 //! project needs on a fresh machine and skip what is already there.
 
 mod bundle;
+mod postgres;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -10,7 +11,9 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <command>
 
   demo [--port N]   build the widget (release) and serve the demo on http://127.0.0.1:8080
-  test              run every test: fmt, clippy, host tests, wasm tests, size budget, benchmark, Playwright
+  test              run every test: fmt, clippy, host tests (the server's on SQLite, then on a
+                    throwaway Postgres), wasm tests, size budget, benchmarks, Playwright
+  test-postgres     only the server's tests and the load generator on a throwaway Postgres
   build             build the release bundle into dist/ and print its sizes";
 
 fn main() -> ExitCode {
@@ -18,6 +21,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("test-postgres") => postgres_pass(),
         Some("build") => tools::ensure_build_tools().and_then(|_| bundle::build().map(drop)),
         _ => Err(USAGE.to_owned()),
     };
@@ -107,6 +111,29 @@ fn demo(args: &[String]) -> Result<(), String> {
     )
 }
 
+/// The server's integration suite again on a throwaway Postgres (with the two-instance tests,
+/// which only run there), then the open-loop load generator on both stores. The cluster is
+/// stopped when this returns, failed or not.
+fn postgres_pass() -> Result<(), String> {
+    let pg = postgres::TestPostgres::start()?;
+    let url = pg.url();
+    let env = [("MOMENTUM_TEST_DB", url.as_str())];
+    run_with("cargo", &["test", "-p", "momentum-server", "--tests"], &env)?;
+    run_with(
+        "cargo",
+        &[
+            "bench",
+            "-p",
+            "momentum-server",
+            "--bench",
+            "load",
+            "--profile",
+            "host",
+        ],
+        &env,
+    )
+}
+
 fn test() -> Result<(), String> {
     tools::ensure_build_tools()?;
     tools::ensure_browser()?;
@@ -152,6 +179,7 @@ fn test() -> Result<(), String> {
             "host",
         ],
     )?;
+    postgres_pass()?;
     run(
         "cargo",
         &["bench", "-p", "momentum-core", "--bench", "exit_intent"],

@@ -48,7 +48,8 @@ impl TestPostgres {
             Some(bin) => bin,
             None => {
                 tools::apt_install(&["postgresql"])?;
-                bin_dir().ok_or("apt installed postgresql but no /usr/lib/postgresql/*/bin/initdb")?
+                bin_dir()
+                    .ok_or("apt installed postgresql but no /usr/lib/postgresql/*/bin/initdb")?
             }
         };
         let as_postgres = tools::is_root();
@@ -93,7 +94,9 @@ impl TestPostgres {
         let log = path_str(pg.data.join("server.log"));
         pg.run_pg(
             "pg_ctl",
-            &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start"],
+            &[
+                "-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start",
+            ],
         )?;
         pg.wait_ready()?;
         println!("test Postgres on 127.0.0.1:{} ({data})", pg.port);
@@ -127,7 +130,12 @@ impl TestPostgres {
     /// A cluster a crashed earlier run left running in the same directory.
     fn stop_leftover(&self) {
         if self.data.join("postmaster.pid").exists() {
-            let _ = self.pg_command("pg_ctl", &["-D", &path_str(&self.data), "-m", "immediate", "stop"]).status();
+            let _ = self
+                .pg_command(
+                    "pg_ctl",
+                    &["-D", &path_str(&self.data), "-m", "immediate", "stop"],
+                )
+                .status();
         }
     }
 
