@@ -36,6 +36,34 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// Keys leased by this process: SQLite serves one server process (see `docs/hosting.md`).
     leases: Arc<Mutex<HashSet<IdemKey>>>,
+    /// Dropped with the store: stops its checkpointer.
+    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// How often the background checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Checkpoints the WAL of `path` every [`CHECKPOINT_EVERY`] on a thread and connection of its
+/// own, until `stop`'s sender is dropped. With SQLite's automatic checkpoints the commit that
+/// crosses 1,000 WAL pages runs the checkpoint, two fsyncs included, while the store's
+/// connection (and so every request behind it) waits; a `PASSIVE` checkpoint here runs beside
+/// the writers instead.
+fn checkpointer(path: &Path) -> rusqlite::Result<std::sync::mpsc::Sender<()>> {
+    let conn = open_connection(path)?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    eprintln!("momentum-server: sqlite checkpoint: {e}");
+                }
+            }
+        })
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok(stop)
 }
 
 /// Runs `sql` through the connection's statement cache: preparing is a large part of a small
@@ -187,9 +215,17 @@ impl SqliteStore {
         let mut conn = open_connection(path).map_err(err)?;
         migrations::run(&mut conn).map_err(err)?;
         insights::apply(&conn).map_err(err)?;
+        // Checkpoints move to the background (see `checkpointer`); not for in-memory databases.
+        let checkpointer = if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+            None
+        } else {
+            conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(err)?;
+            Some(checkpointer(path).map_err(err)?)
+        };
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             leases: Arc::default(),
+            _checkpointer: checkpointer,
         })
     }
 
