@@ -20,12 +20,14 @@ use momentum_core::offer::OfferConfig;
 use momentum_core::quote::LineKind;
 use momentum_core::tax::TaxMode;
 use postgres::error::SqlState;
-use postgres::{GenericClient, NoTls, Row, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::{GenericClient, Row};
+
+use self::conn::{Db, Manager, PgConn};
 
 use crate::rules::{Funnel, Refusal, Slot};
 use crate::store::*;
 
+mod conn;
 pub mod insights;
 mod leases;
 mod migrations;
@@ -91,7 +93,7 @@ pub fn describe(config: &postgres::Config) -> String {
 
 /// The Postgres store.
 pub struct PostgresStore {
-    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    pool: r2d2::Pool<Manager>,
     leases: leases::Leases,
 }
 
@@ -106,7 +108,7 @@ impl PostgresStore {
         config.application_name("momentum-server");
         let name = describe(&config);
         let at = |e: postgres::Error| StoreError(format!("postgres {name}: {e}"));
-        let mut first = config.connect(NoTls).map_err(at)?;
+        let mut first = config.connect(postgres::NoTls).map_err(at)?;
         migrations::run(&mut first).map_err(|f| match f {
             Fail::Db(e) => at(e),
             Fail::Store(e) => e,
@@ -119,7 +121,7 @@ impl PostgresStore {
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(30))
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
-            .build(PostgresConnectionManager::new(config.clone(), NoTls))
+            .build(Manager(config.clone()))
             .map_err(|e| StoreError(format!("postgres {name}: {e}")))?;
         Ok(PostgresStore {
             pool,
@@ -129,10 +131,10 @@ impl PostgresStore {
 
     /// The schema version of the database (the last migration applied).
     pub fn schema_version(&self) -> StoreResult<i64> {
-        self.read(|c| migrations::version(c))
+        self.read(|c| migrations::version(c.c))
     }
 
-    fn client(&self) -> StoreResult<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+    fn client(&self) -> StoreResult<r2d2::PooledConnection<Manager>> {
         self.pool
             .get()
             .map_err(|e| StoreError(format!("postgres: no connection: {e}")))
@@ -142,37 +144,44 @@ impl PostgresStore {
     /// serialization failure or a deadlock; nothing of a failed attempt is written.
     pub(crate) fn write<T>(
         &self,
-        mut f: impl FnMut(&mut Transaction<'_>) -> Result<T, Fail>,
+        mut f: impl FnMut(&mut Tx<'_, '_>) -> Result<T, Fail>,
     ) -> StoreResult<T> {
-        let mut client = self.client()?;
+        let mut conn = self.client()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let out = (|| {
-                let mut tx = client.transaction()?;
-                let out = f(&mut tx)?;
-                tx.commit()?;
-                Ok(out)
-            })();
-            match out {
+            match conn.transaction(false, &mut f) {
                 Err(e) if attempt < 3 && retryable(&e) => continue,
                 other => return other.map_err(StoreError::from),
             }
         }
     }
 
-    /// Runs a read (one statement or several that need no common snapshot).
+    /// Runs reads outside a transaction (statements that need no common snapshot).
     pub(crate) fn read<T>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, Fail>,
+        f: impl FnOnce(&mut Db<'_, postgres::Client>) -> Result<T, Fail>,
     ) -> StoreResult<T> {
-        let mut client = self.client()?;
-        f(&mut client).map_err(StoreError::from)
+        let mut conn = self.client()?;
+        f(&mut conn.db()).map_err(StoreError::from)
+    }
+
+    /// Runs reads in one read-only snapshot (REPEATABLE READ).
+    pub(crate) fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> Result<T, Fail>,
+    ) -> StoreResult<T> {
+        let mut conn: r2d2::PooledConnection<Manager> = self.client()?;
+        let conn: &mut PgConn = &mut conn;
+        conn.transaction(true, f).map_err(StoreError::from)
     }
 }
 
+/// A transaction through the connection's statement cache.
+pub(crate) type Tx<'a, 'b> = Db<'a, postgres::Transaction<'b>>;
+
 fn event(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     order_id: &str,
     kind: &str,
     charge_id: Option<&str>,
@@ -187,7 +196,10 @@ fn event(
     Ok(())
 }
 
-fn idem_get(c: &mut impl GenericClient, key: &IdemKey) -> Result<Option<IdemRecord>, Fail> {
+fn idem_get<C: GenericClient>(
+    c: &mut Db<'_, C>,
+    key: &IdemKey,
+) -> Result<Option<IdemRecord>, Fail> {
     let row = c.query_opt(
         "SELECT fingerprint, resource_id, response_status, response_body, created_at FROM idempotency_keys WHERE endpoint = $1 AND scope = $2 AND key = $3",
         &[&key.endpoint, &key.scope, &key.key],
@@ -208,7 +220,7 @@ fn idem_get(c: &mut impl GenericClient, key: &IdemKey) -> Result<Option<IdemReco
 
 /// Inserts the record of `key` unless one exists; `false` when it existed (the caller reads it).
 fn idem_insert(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     key: &IdemKey,
     fingerprint: &str,
     resource_id: &str,
@@ -222,7 +234,7 @@ fn idem_insert(
 }
 
 fn insert_line(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     order_id: &str,
     line: &NewLine,
     charge_id: &str,
@@ -237,7 +249,7 @@ fn insert_line(
 
 /// Inserts a pending charge unless the order has one of its kind; `false` then.
 fn insert_charge(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     order_id: &str,
     charge: &NewCharge,
     now: i64,
@@ -250,7 +262,7 @@ fn insert_charge(
 }
 
 /// Locks the order row (add-ons and declines of one order take turns) and reads its funnel.
-fn lock_funnel(tx: &mut Transaction<'_>, order_id: &str) -> Result<Option<Funnel>, Fail> {
+fn lock_funnel(tx: &mut Tx<'_, '_>, order_id: &str) -> Result<Option<Funnel>, Fail> {
     let Some(row) = tx.query_opt(
         "SELECT offer, holdout FROM orders WHERE id = $1 FOR NO KEY UPDATE",
         &[&order_id],
@@ -325,7 +337,7 @@ fn header_of(r: &Row) -> Result<OrderHeader, Fail> {
     })
 }
 
-fn load_order(c: &mut impl GenericClient, id: &str) -> Result<Option<OrderRecord>, Fail> {
+fn load_order(c: &mut Tx<'_, '_>, id: &str) -> Result<Option<OrderRecord>, Fail> {
     let Some(row) = c.query_opt(
         "SELECT id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, holdout, payment_method, card_brand, card_last4, created_at FROM orders WHERE id = $1",
         &[&id],
@@ -552,16 +564,7 @@ impl Store for PostgresStore {
 
     fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
         // One snapshot for the order and everything attached.
-        self.read(|c| {
-            let mut tx = c
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let out = load_order(&mut tx, id)?;
-            tx.commit()?;
-            Ok(out)
-        })
+        self.snapshot(|tx| load_order(tx, id))
     }
 
     fn order_ids_by_email(&self, email: &str) -> StoreResult<Vec<String>> {

@@ -219,7 +219,8 @@ impl SqliteStore {
         let checkpointer = if path.as_os_str().is_empty() || path == Path::new(":memory:") {
             None
         } else {
-            conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(err)?;
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(err)?;
             Some(checkpointer(path).map_err(err)?)
         };
         Ok(SqliteStore {

@@ -104,12 +104,13 @@ impl InsightsStore for PostgresStore {
             };
             let mut state = old;
             let mut recorded = Recorded::default();
-            let insert = tx.prepare(
-                "INSERT INTO events (visit, step, at, checked) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )?;
             for e in events {
                 let code = i64::from(step_code(e.step));
-                if tx.execute(&insert, &[&id, &code, &e.at_ms, &e.checked])? == 1 {
+                if tx.execute(
+                    "INSERT INTO events (visit, step, at, checked) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    &[&id, &code, &e.at_ms, &e.checked],
+                )? == 1
+                {
                     recorded.inserted += 1;
                     state.fold(e.step, e.at_ms, e.checked);
                 } else {
@@ -141,13 +142,8 @@ impl InsightsStore for PostgresStore {
             "SELECT {shape_cols}, COUNT(*) FROM ({}) shapes GROUP BY {shape_cols}",
             order_shapes()
         );
-        self.read(|c| {
-            // One snapshot for both halves of the report.
-            let mut tx = c
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
+        // One snapshot for both halves of the report.
+        self.snapshot(|tx| {
             let orders = tx
                 .query(&orders_sql, &[&offer_id, &from, &until])?
                 .iter()
@@ -198,7 +194,6 @@ impl InsightsStore for PostgresStore {
                     })
                 })
                 .collect::<Result<Vec<_>, Fail>>()?;
-            tx.commit()?;
             Ok((orders, visits))
         })
     }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 use sha2::{Digest, Sha256};
 
 use crate::store::{IdemKey, Lease, StoreError, StoreResult};
@@ -27,9 +27,16 @@ fn lock_id(key: &IdemKey) -> i64 {
     i64::from_be_bytes(first)
 }
 
+/// The session's connection, with `pg_try_advisory_lock` and `pg_advisory_unlock` prepared.
+struct Conn {
+    client: Client,
+    lock: Statement,
+    unlock: Statement,
+}
+
 struct Session {
     config: postgres::Config,
-    client: Option<Client>,
+    conn: Option<Conn>,
     /// Lock ids held by this process.
     held: HashSet<i64>,
 }
@@ -37,18 +44,28 @@ struct Session {
 impl Session {
     /// The live connection, reconnecting after a failure (leases of the lost session were
     /// released by Postgres when it ended; their holders' unlocks then find nothing).
-    fn client(&mut self) -> Result<&mut Client, postgres::Error> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = Some(self.config.connect(NoTls)?);
-            // The old session's locks are gone: its holders' keys could be taken elsewhere.
-            if !self.held.is_empty() {
-                eprintln!(
-                    "momentum-server: postgres: the lease connection was lost with {} lease(s)",
-                    self.held.len()
-                );
+    fn conn(&mut self) -> Result<&mut Conn, postgres::Error> {
+        let conn = match self.conn.take() {
+            Some(c) if !c.client.is_closed() => c,
+            _ => {
+                // The old session's locks are gone: its holders' keys could be taken elsewhere.
+                if !self.held.is_empty() {
+                    eprintln!(
+                        "momentum-server: postgres: the lease connection was lost with {} lease(s)",
+                        self.held.len()
+                    );
+                }
+                let mut client = self.config.connect(NoTls)?;
+                let lock = client.prepare("SELECT pg_try_advisory_lock($1)")?;
+                let unlock = client.prepare("SELECT pg_advisory_unlock($1)")?;
+                Conn {
+                    client,
+                    lock,
+                    unlock,
+                }
             }
-        }
-        Ok(self.client.as_mut().expect("connected above"))
+        };
+        Ok(self.conn.insert(conn))
     }
 }
 
@@ -56,7 +73,7 @@ impl Session {
 pub struct Leases(Arc<Mutex<Session>>);
 
 fn session(m: &Mutex<Session>) -> MutexGuard<'_, Session> {
-    // A panic mid-call leaves at worst a closed client, which `client()` replaces.
+    // A panic mid-call leaves at worst a closed client, which `conn()` replaces.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -65,7 +82,7 @@ impl Leases {
     pub fn new(config: postgres::Config) -> Leases {
         Leases(Arc::new(Mutex::new(Session {
             config,
-            client: None,
+            conn: None,
             held: HashSet::new(),
         })))
     }
@@ -78,8 +95,8 @@ impl Leases {
             return Ok(None);
         }
         let taken: bool = s
-            .client()
-            .and_then(|c| c.query_one("SELECT pg_try_advisory_lock($1)", &[&id]))
+            .conn()
+            .and_then(|c| c.client.query_one(&c.lock, &[&id]))
             .and_then(|r| r.try_get(0))
             .map_err(|e| StoreError(format!("postgres: lease: {e}")))?;
         if !taken {
@@ -91,10 +108,7 @@ impl Leases {
         Ok(Some(Lease::new(move || {
             let mut s = session(&shared);
             s.held.remove(&id);
-            if let Err(e) = s
-                .client()
-                .and_then(|c| c.execute("SELECT pg_advisory_unlock($1)", &[&id]))
-            {
+            if let Err(e) = s.conn().and_then(|c| c.client.execute(&c.unlock, &[&id])) {
                 // The session is gone, and its locks with it.
                 eprintln!("momentum-server: postgres: releasing a lease: {e}");
             }
