@@ -3,8 +3,9 @@
 //! computed when read, by one `GROUP BY` over the offer's orders (index `orders_offer_created`)
 //! and visits (`visits_offer_day`) of the range, rather than kept by triggers: nothing extra on
 //! any write path, and no derived table to rebuild. A report's cost grows with the orders of its
-//! range (the SQLite store's does not); a test (`postgres_cells_equal_sqlite_cells` in
-//! `tests/postgres_store.rs`) holds the two stores' cells equal on the same history.
+//! range (the SQLite store's does not). The same SQL shape as the SQLite store's fact rows; the
+//! insights integration tests (`tests/insights.rs`, exact figures through the real API) run on both
+//! stores.
 
 use momentum_core::metrics::{ByLine, Costs};
 use momentum_core::quote::LineKind;
