@@ -38,6 +38,42 @@ pub struct SqliteStore {
     leases: Arc<Mutex<HashSet<IdemKey>>>,
     /// Dropped with the store: stops its checkpointer.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+    /// The file, and idle read-only connections to it (`None`: an in-memory database, read on
+    /// the writer). WAL lets them read while the writer writes, so a status read or a replay
+    /// does not queue behind the writes of other requests.
+    readers: Option<(std::path::PathBuf, Mutex<Vec<Connection>>)>,
+}
+
+/// Idle reader connections kept (more are opened under load, then closed).
+const IDLE_READERS: usize = 8;
+
+/// A connection to read with: a pooled reader, or the writer for an in-memory database.
+enum ReadConn<'a> {
+    Pooled(&'a Mutex<Vec<Connection>>, Option<Connection>),
+    Writer(MutexGuard<'a, Connection>),
+}
+
+impl std::ops::Deref for ReadConn<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            ReadConn::Pooled(_, Some(c)) => c,
+            ReadConn::Pooled(_, None) => unreachable!("taken only on drop"),
+            ReadConn::Writer(g) => g,
+        }
+    }
+}
+
+impl Drop for ReadConn<'_> {
+    fn drop(&mut self) {
+        if let ReadConn::Pooled(idle, conn) = self {
+            let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < IDLE_READERS {
+                idle.extend(conn.take());
+            }
+        }
+    }
 }
 
 /// How often the background checkpointer copies the WAL into the database.
@@ -223,10 +259,14 @@ impl SqliteStore {
                 .map_err(err)?;
             Some(checkpointer(path).map_err(err)?)
         };
+        let readers = checkpointer
+            .is_some()
+            .then(|| (path.to_path_buf(), Mutex::new(Vec::new())));
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             leases: Arc::default(),
             _checkpointer: checkpointer,
+            readers,
         })
     }
 
@@ -239,6 +279,22 @@ impl SqliteStore {
         // A panic while holding the lock cannot leave a half-done transaction (rusqlite rolls back
         // on drop), so a poisoned lock is safe to keep using.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader(&self) -> StoreResult<ReadConn<'_>> {
+        let Some((path, idle)) = &self.readers else {
+            return Ok(ReadConn::Writer(self.conn()));
+        };
+        let pooled = idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = open_connection(path).map_err(err)?;
+                c.pragma_update(None, "query_only", true).map_err(err)?;
+                c
+            }
+        };
+        Ok(ReadConn::Pooled(idle, Some(conn)))
     }
 
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> StoreResult<T> {
@@ -254,9 +310,9 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn offer(&self, id: &str) -> StoreResult<Option<OfferConfig>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let json: Option<String> = row(
-            &*conn,
+            &conn,
             "SELECT config FROM offers WHERE id = ?1",
             [id],
             |r| r.get(0),
@@ -324,7 +380,7 @@ impl Store for SqliteStore {
     }
 
     fn idempotency(&self, key: &IdemKey) -> StoreResult<Option<IdemRecord>> {
-        idem_get(&self.conn(), key).map_err(err)
+        idem_get(&*self.reader()?, key).map_err(err)
     }
 
     fn complete_idempotency(
@@ -378,7 +434,7 @@ impl Store for SqliteStore {
     }
 
     fn order_ids_by_email(&self, email: &str) -> StoreResult<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut statement = conn
             .prepare("SELECT id FROM orders WHERE email = ?1 COLLATE NOCASE ORDER BY rowid")
             .map_err(err)?;
@@ -391,8 +447,10 @@ impl Store for SqliteStore {
     }
 
     fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
-        let conn = self.conn();
-        let c: &Connection = &conn;
+        let conn = self.reader()?;
+        // One snapshot for the order and everything attached (the writer may commit meanwhile).
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Deferred).map_err(err)?;
+        let c: &Connection = &tx;
         let row = row(c,
                 "SELECT id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, payment_method, card_brand, card_last4, created_at, holdout FROM orders WHERE id = ?1",
                 [id],
@@ -568,7 +626,7 @@ impl Store for SqliteStore {
     }
 
     fn orders_to_recover(&self) -> StoreResult<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut statement = conn
             .prepare(
                 "SELECT order_id FROM charges WHERE status = 'pending'
