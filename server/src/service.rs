@@ -6,17 +6,18 @@
 //! 1. The body is parsed; parse errors are answered and nothing is stored.
 //! 2. Fast path: an existing record with another fingerprint (SHA-256 of the canonical request) →
 //!    422; with a stored response → that response again, `Idempotent-Replayed: true`.
-//! 3. The key is locked in process (a set of keys being executed); already locked → 409.
+//! 3. The key is leased ([`Store::try_lease`]: held by one request of one process at a time);
+//!    already leased → 409.
 //! 4. Validation errors are answered without storing anything (the key stays usable).
 //! 5. One transaction inserts the record (in flight) together with the order or add-on charge.
 //!    If a record appeared meanwhile, step 2's rules apply; a record that is in flight while we
-//!    hold the lock was left by a crashed process and is resumed.
+//!    hold the lease was left by a crashed process and is resumed.
 //! 6. The gateway is called with the charge id as its idempotency key, so a resumed request can
 //!    never charge twice; its answer is stored; then the response is stored on the record.
 //!
-//! With one server process per SQLite file, the in-process lock plus the unique key of the record
-//! make the operation exactly-once. (A multi-process Postgres deployment replaces the in-process
-//! lock by a lease column, `locked_at`, as Stripe does.)
+//! The lease plus the unique key of the record make the operation exactly-once. SQLite's leases
+//! live in the process (one server process per file); Postgres' are session advisory locks, so any
+//! number of processes share one database, and a process that dies releases its leases.
 
 use std::sync::Arc;
 
@@ -866,8 +867,8 @@ impl Service {
         self.finish_primary(&key, &order_id, lock)
     }
 
-    /// The in-process lock of a charge, held while it is sent and its answer recorded, so that a
-    /// recovery never decides about a charge that a live request is sending. `None`: held.
+    /// The lease of a charge, held while it is sent and its answer recorded, so that a recovery
+    /// (of any process) never decides about a charge that a live request is sending. `None`: held.
     fn charge_lock(&self, charge_id: &str) -> ApiResult<Option<Lease>> {
         self.lock(&IdemKey {
             endpoint: "charge",

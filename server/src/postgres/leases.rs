@@ -1,9 +1,9 @@
 //! [`Store::try_lease`](crate::store::Store::try_lease) on Postgres: a session advisory lock per
-//! key, all taken on one dedicated connection of this process. Postgres makes them exclusive
-//! across sessions (so across server processes), and drops them when the session ends, so a
-//! process that dies leaves no lease behind. Within the session they stack (a second
-//! `pg_try_advisory_lock` of the same key succeeds), so the session also keeps the set of keys
-//! this process holds, under the mutex that orders its short lock and unlock calls.
+//! key, taken on a few dedicated connections of this process ([`SESSIONS`]). Postgres makes them
+//! exclusive across sessions (so across server processes), and drops them when the session ends,
+//! so a process that dies leaves no lease behind. Within a session they stack (a second
+//! `pg_try_advisory_lock` of the same key succeeds), so each session also keeps the set of keys
+//! this process holds on it, under the mutex that orders its short lock and unlock calls.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -69,8 +69,13 @@ impl Session {
     }
 }
 
-/// The lease session of one store.
-pub struct Leases(Arc<Mutex<Session>>);
+/// Lease sessions per process: a key always goes to the same one (by its lock id), so each
+/// session's `held` set sees every lease of its keys, and calls on different sessions run side by
+/// side instead of queueing on one connection.
+const SESSIONS: usize = 4;
+
+/// The lease sessions of one store.
+pub struct Leases(Vec<Arc<Mutex<Session>>>);
 
 fn session(m: &Mutex<Session>) -> MutexGuard<'_, Session> {
     // A panic mid-call leaves at worst a closed client, which `conn()` replaces.
@@ -78,19 +83,26 @@ fn session(m: &Mutex<Session>) -> MutexGuard<'_, Session> {
 }
 
 impl Leases {
-    /// Connects lazily, on the first lease.
+    /// Connects lazily, on the first lease of each session.
     pub fn new(config: postgres::Config) -> Leases {
-        Leases(Arc::new(Mutex::new(Session {
-            config,
-            conn: None,
-            held: HashSet::new(),
-        })))
+        Leases(
+            (0..SESSIONS)
+                .map(|_| {
+                    Arc::new(Mutex::new(Session {
+                        config: config.clone(),
+                        conn: None,
+                        held: HashSet::new(),
+                    }))
+                })
+                .collect(),
+        )
     }
 
     /// Takes the lease of `key`, or `None` while another session holds it.
     pub fn try_take(&self, key: &IdemKey) -> StoreResult<Option<Lease>> {
         let id = lock_id(key);
-        let mut s = session(&self.0);
+        let home = &self.0[id.rem_euclid(SESSIONS as i64) as usize];
+        let mut s = session(home);
         if s.held.contains(&id) {
             return Ok(None);
         }
@@ -104,7 +116,7 @@ impl Leases {
         }
         s.held.insert(id);
         drop(s);
-        let shared = self.0.clone();
+        let shared = home.clone();
         Ok(Some(Lease::new(move || {
             let mut s = session(&shared);
             s.held.remove(&id);
