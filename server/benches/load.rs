@@ -217,17 +217,26 @@ async fn open_loop(
     }
 }
 
+/// The 1-minute load average: on a shared machine, what else wanted the CPUs meanwhile.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn report(store: &str, what: &str, rate: u64, run: &Run) {
     let l = &run.latencies;
     println!(
-        "{store:>8} {what:<12} offered {rate:>5}/s  achieved {:>6.0}/s  p50 {:>9}  p99 {:>9}  p99.9 {:>9}  max {:>9}  ({} ok, {} errors)",
+        "{store:>8} {what:<12} offered {rate:>5}/s  achieved {:>6.0}/s  p50 {:>9}  p99 {:>9}  p99.9 {:>9}  max {:>9}  ({} ok, {} errors; load average {})",
         run.ok as f64 / run.elapsed.as_secs_f64(),
         ms(pct(l, 0.50)),
         ms(pct(l, 0.99)),
         ms(pct(l, 0.999)),
         ms(pct(l, 1.0)),
         run.ok,
-        run.errors
+        run.errors,
+        load_average()
     );
 }
 
