@@ -33,7 +33,7 @@ enum Fault {
 async fn reference_backend(dir: &std::path::Path) -> SocketAddr {
     let config = Config {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        db: dir.join("momentum.sqlite"),
+        db: momentum_server::db::Database::Sqlite(dir.join("momentum.sqlite")),
         admin_key: ADMIN.into(),
         processing_delay: Duration::from_millis(300),
         // Charges take 2 × 100 ms, so that concurrent duplicates overlap the first one.

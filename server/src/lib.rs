@@ -1,20 +1,23 @@
-//! Momentum's reference backend: the host fetch API v1 (see `docs/api.md`) on axum + SQLite, with a
-//! test payment gateway or Stripe.
+//! Momentum's reference backend: the host fetch API v1 (see `docs/api.md`) on axum + SQLite or
+//! Postgres, with a test payment gateway or Stripe.
 //!
 //! Layers: [`serve`] (connections: timeouts, cap) → [`http`] (routes, extraction, CORS,
 //! [`rate_limit`], [`static_files`]) → [`service`] (validation,
 //! idempotency, orders, add-ons, refunds; synchronous, run on the blocking pool) → [`store::Store`]
-//! (persistence, SQLite in [`sqlite`]) and [`gateway::Gateway`] (payments, [`test_gateway`] or
-//! [`stripe_gateway`], whose webhooks and 3-D Secure page are [`stripe_webhook`] and [`stripe_http`]).
+//! (persistence, chosen by [`db`]: SQLite in [`sqlite`], Postgres in [`postgres`]) and
+//! [`gateway::Gateway`] (payments, [`test_gateway`] or [`stripe_gateway`], whose webhooks and 3-D
+//! Secure page are [`stripe_webhook`] and [`stripe_http`]).
 //! [`insights`] adds the creator's metrics on the same layers: funnel events, costs, the report
 //! from per-day cells, CSV exports.
 
 pub mod admin;
+pub mod db;
 pub mod error;
 pub mod gateway;
 pub mod http;
 pub mod insights;
 pub mod json;
+pub mod postgres;
 pub mod rate_limit;
 pub mod rules;
 pub mod serve;
@@ -45,8 +48,11 @@ pub const DEMO_ADMIN_KEY: &str = "sk_test_momentum_admin";
 pub struct Config {
     /// Listen address; port 0 picks a free port (printed on stdout).
     pub addr: SocketAddr,
-    /// SQLite file, created if missing.
-    pub db: PathBuf,
+    /// The store: a SQLite file (created if missing) or a Postgres URL.
+    pub db: db::Database,
+    /// The test gateway's SQLite file (default: the SQLite store's own file; with Postgres,
+    /// `momentum-test-gateway.sqlite`). Server processes sharing a Postgres share it too.
+    pub test_gateway_db: Option<PathBuf>,
     /// Directory served at `/` (widget bundle, demo page).
     pub static_dir: Option<PathBuf>,
     /// Creator key for refunds and offer edits.
@@ -111,7 +117,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            db: PathBuf::from("momentum.sqlite"),
+            db: db::Database::Sqlite(PathBuf::from("momentum.sqlite")),
+            test_gateway_db: None,
             static_dir: None,
             admin_key: DEMO_ADMIN_KEY.to_string(),
             processing_delay: Duration::from_millis(1500),
@@ -179,15 +186,18 @@ impl Server {
         let cfg = config.clone();
         let (service, test_gateway, stripe) =
             tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-                let store: Arc<dyn Store> =
-                    Arc::new(sqlite::SqliteStore::open(&cfg.db).map_err(io_err)?);
+                let store = cfg.db.open().map_err(io_err)?;
                 load_offers(store.as_ref(), cfg.offers_file.as_ref())?;
                 let (gateway, test_gw, stripe_gw): (Arc<dyn gateway::Gateway>, _, _) =
                     match &cfg.gateway {
                         GatewayChoice::Test => {
+                            let gateway_file = cfg
+                                .test_gateway_db
+                                .clone()
+                                .unwrap_or_else(|| cfg.db.default_test_gateway_file());
                             let gw = Arc::new(
                                 test_gateway::TestGateway::open(
-                                    &cfg.db,
+                                    &gateway_file,
                                     &public_url,
                                     cfg.processing_delay,
                                 )

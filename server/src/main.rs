@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use momentum_server::db::Database;
 use momentum_server::stripe_gateway::{Dialect, STRIPE_API, STRIPE_JS};
 use momentum_server::{Config, GatewayChoice, Secret, Server, StripeSettings, DEMO_ADMIN_KEY};
 
@@ -17,7 +18,13 @@ USAGE: momentum-server [OPTIONS]
 
 OPTIONS:
   --addr <ip:port>            listen address (default 127.0.0.1:8080; port 0 = any free port)
-  --db <path>                 SQLite file, created if missing (default momentum.sqlite)
+  --db <path | url>           SQLite file, created if missing (default momentum.sqlite), or a
+                              Postgres URL postgres://user[:password]@host[:port]/dbname for
+                              more than one server process (env MOMENTUM_DB, so that a
+                              password stays out of the process list; the flag wins)
+  --test-gateway-db <path>    the test gateway's SQLite file (default: the --db file; with
+                              Postgres momentum-test-gateway.sqlite; processes sharing a
+                              Postgres database share this file too)
   --static-dir <dir>          serve this directory at / (widget bundle, demo page), with CORS
   --admin-key <key>           creator key for refunds and offer edits, at least 16 characters
                               (env MOMENTUM_ADMIN_KEY; default: the demo key
@@ -160,6 +167,8 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
         .ok()
         .filter(|k| !k.is_empty());
     let mut flag_key = false;
+    let env_db = std::env::var("MOMENTUM_DB").ok().filter(|d| !d.is_empty());
+    let mut flag_db = false;
     if let Ok(spec) = std::env::var("MOMENTUM_RATE_LIMITS") {
         c.limits
             .apply(&spec)
@@ -192,7 +201,11 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
             "--trust-forwarded-for" if inline.is_none() => c.trust_forwarded_for = true,
             "--trust-forwarded-for" => return Err("--trust-forwarded-for takes no value".into()),
             "--addr" => c.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
-            "--db" => c.db = PathBuf::from(value()?),
+            "--db" => {
+                c.db = Database::parse(&value()?);
+                flag_db = true;
+            }
+            "--test-gateway-db" => c.test_gateway_db = Some(PathBuf::from(value()?)),
             "--static-dir" => c.static_dir = Some(PathBuf::from(value()?)),
             "--admin-key" => {
                 c.admin_key = admin_key(value()?, "--admin-key")?;
@@ -253,6 +266,9 @@ fn parse(args: Vec<String>) -> Result<Option<Config>, String> {
         }
     }
     c.gateway = stripe_flags.choice()?;
+    if let (Some(d), false) = (env_db, flag_db) {
+        c.db = Database::parse(&d);
+    }
     if let (Some(k), false) = (env_key, flag_key) {
         c.admin_key = admin_key(k, "MOMENTUM_ADMIN_KEY")?;
     }

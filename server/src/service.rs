@@ -6,20 +6,20 @@
 //! 1. The body is parsed; parse errors are answered and nothing is stored.
 //! 2. Fast path: an existing record with another fingerprint (SHA-256 of the canonical request) →
 //!    422; with a stored response → that response again, `Idempotent-Replayed: true`.
-//! 3. The key is locked in process (a set of keys being executed); already locked → 409.
+//! 3. The key is leased ([`Store::try_lease`]: held by one request of one process at a time);
+//!    already leased → 409.
 //! 4. Validation errors are answered without storing anything (the key stays usable).
 //! 5. One transaction inserts the record (in flight) together with the order or add-on charge.
 //!    If a record appeared meanwhile, step 2's rules apply; a record that is in flight while we
-//!    hold the lock was left by a crashed process and is resumed.
+//!    hold the lease was left by a crashed process and is resumed.
 //! 6. The gateway is called with the charge id as its idempotency key, so a resumed request can
 //!    never charge twice; its answer is stored; then the response is stored on the record.
 //!
-//! With one server process per SQLite file, the in-process lock plus the unique key of the record
-//! make the operation exactly-once. (A multi-process Postgres deployment replaces the in-process
-//! lock by a lease column, `locked_at`, as Stripe does.)
+//! The lease plus the unique key of the record make the operation exactly-once. SQLite's leases
+//! live in the process (one server process per file); Postgres' are session advisory locks, so any
+//! number of processes share one database, and a process that dies releases its leases.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use momentum_core::api::*;
@@ -86,21 +86,6 @@ pub struct Service {
     gateway: Arc<dyn Gateway>,
     secret: Vec<u8>,
     admin_key: String,
-    inflight: Mutex<HashSet<IdemKey>>,
-}
-
-struct KeyGuard<'a> {
-    set: &'a Mutex<HashSet<IdemKey>>,
-    key: IdemKey,
-}
-
-impl Drop for KeyGuard<'_> {
-    fn drop(&mut self) {
-        self.set
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.key);
-    }
 }
 
 fn storage(e: StoreError) -> ApiError {
@@ -621,7 +606,6 @@ impl Service {
             gateway,
             secret,
             admin_key,
-            inflight: Mutex::new(HashSet::new()),
         })
     }
 
@@ -630,26 +614,19 @@ impl Service {
         &self.store
     }
 
-    fn lock(&self, key: &IdemKey) -> Option<KeyGuard<'_>> {
-        let mut set = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        if set.insert(key.clone()) {
-            Some(KeyGuard {
-                set: &self.inflight,
-                key: key.clone(),
-            })
-        } else {
-            None
-        }
+    /// The store's lease of `key` (shared by every server process on the store); `None`: held.
+    fn lock(&self, key: &IdemKey) -> ApiResult<Option<Lease>> {
+        self.store.try_lease(key).map_err(storage)
     }
 
     /// Steps 2–3 of the idempotency protocol: a replay, a 422, a 409, or the lock.
-    fn enter(&self, key: &IdemKey, fp: &str) -> ApiResult<Result<Reply, KeyGuard<'_>>> {
+    fn enter(&self, key: &IdemKey, fp: &str) -> ApiResult<Result<Reply, Lease>> {
         if let Some(rec) = self.store.idempotency(key).map_err(storage)? {
             if let Some(reply) = existing(&rec, fp)? {
                 return Ok(Ok(reply));
             }
         }
-        let guard = self.lock(key).ok_or_else(in_progress)?;
+        let guard = self.lock(key)?.ok_or_else(in_progress)?;
         Ok(Err(guard))
     }
 
@@ -904,23 +881,25 @@ impl Service {
                 amount: quote.total,
             },
         };
-        let order_id = match self
+        // Locked before it exists, so no recovery (of another process) can take it.
+        let lock = self.charge_lock(&new.charge.id)?.ok_or_else(in_progress)?;
+        let (order_id, lock) = match self
             .store
             .begin_order(&key, &fp, &new, now_secs())
             .map_err(storage)?
         {
-            Begin::Started => order_id,
+            Begin::Started => (order_id, Some(lock)),
             Begin::Existing(rec) => match existing(&rec, &fp)? {
                 Some(replay) => return Ok(replay),
-                None => rec.resource_id, // left in flight by a crashed process: resume it
+                None => (rec.resource_id, None), // left in flight by a crashed process: resume it
             },
         };
-        self.finish_primary(&key, &order_id)
+        self.finish_primary(&key, &order_id, lock)
     }
 
-    /// The in-process lock of a charge, held while it is sent and its answer recorded, so that a
-    /// recovery never decides about a charge that a live request is sending. `None`: held.
-    fn charge_lock(&self, charge_id: &str) -> Option<KeyGuard<'_>> {
+    /// The lease of a charge, held while it is sent and its answer recorded, so that a recovery
+    /// (of any process) never decides about a charge that a live request is sending. `None`: held.
+    fn charge_lock(&self, charge_id: &str) -> ApiResult<Option<Lease>> {
         self.lock(&IdemKey {
             endpoint: "charge",
             scope: String::new(),
@@ -938,7 +917,7 @@ impl Service {
         order_id: &str,
         charge_id: &str,
         drive: Drive,
-        _lock: &KeyGuard<'_>,
+        _lock: &Lease,
     ) -> ApiResult<OrderRecord> {
         // Read under the lock: whoever held it before may have settled it.
         let order = self.load(order_id)?;
@@ -996,9 +975,17 @@ impl Service {
     }
 
     /// Charges the primary payment (if not done yet) and stores the response.
-    fn finish_primary(&self, key: &IdemKey, order_id: &str) -> ApiResult<Reply> {
+    fn finish_primary(
+        &self,
+        key: &IdemKey,
+        order_id: &str,
+        lock: Option<Lease>,
+    ) -> ApiResult<Reply> {
         let charge_id = primary(&self.load(order_id)?)?.id.clone();
-        let lock = self.charge_lock(&charge_id).ok_or_else(in_progress)?;
+        let lock = match lock {
+            Some(lock) => lock,
+            None => self.charge_lock(&charge_id)?.ok_or_else(in_progress)?,
+        };
         let order = self.settle_pending(order_id, &charge_id, Drive::Send, &lock)?;
         let charge = primary(&order)?;
         let status = order_status(charge.status);
@@ -1045,8 +1032,8 @@ impl Service {
         {
             match (c.status, &c.gateway_ref) {
                 (ChargeStatus::Pending, _) => {
-                    // Held: a request of this process is sending it and records the answer.
-                    if let Some(lock) = self.charge_lock(&c.id) {
+                    // Held: a live request (of any process on the store) is sending it.
+                    if let Some(lock) = self.charge_lock(&c.id)? {
                         self.settle_pending(&order_id, &c.id, Drive::Recover, &lock)?;
                         changed = true;
                     }
@@ -1195,7 +1182,7 @@ impl Service {
             amount: q.total,
         };
         // Locked before it exists, so no recovery can take it for one a crash left behind.
-        let mut lock = self.charge_lock(&charge.id).ok_or_else(in_progress)?;
+        let mut lock = self.charge_lock(&charge.id)?.ok_or_else(in_progress)?;
         let charge_id = match self
             .store
             .begin_addon(&key, &fp, order_id, &new_line, &charge, now_secs())
@@ -1205,7 +1192,9 @@ impl Service {
             BeginAddon::Existing(rec) => match existing(&rec, &fp)? {
                 Some(replay) => return Ok(replay),
                 None => {
-                    lock = self.charge_lock(&rec.resource_id).ok_or_else(in_progress)?;
+                    lock = self
+                        .charge_lock(&rec.resource_id)?
+                        .ok_or_else(in_progress)?;
                     rec.resource_id
                 }
             },
@@ -1237,7 +1226,7 @@ impl Service {
         order_id: &str,
         charge_id: &str,
         kind: AddonKind,
-        lock: &KeyGuard<'_>,
+        lock: &Lease,
     ) -> ApiResult<Reply> {
         let order = self.settle_pending(order_id, charge_id, Drive::Send, lock)?;
         let charge = order

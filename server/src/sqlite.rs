@@ -3,8 +3,9 @@
 //! one idempotency record per (endpoint, scope, key), one charge per (order, kind) — so at most one
 //! primary, one upsell and one downsell charge per order — and one refund per line.
 
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use momentum_core::api::{AddonKind, ChargeKind, ChargeStatus};
 use momentum_core::offer::OfferConfig;
@@ -16,112 +17,7 @@ use crate::rules::{Funnel, Refusal, Slot};
 use crate::store::*;
 
 pub mod insights;
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS offers (
-    id TEXT PRIMARY KEY,
-    config TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    endpoint TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    response_status INTEGER,
-    response_body TEXT,
-    created_at INTEGER NOT NULL,
-    completed_at INTEGER,
-    PRIMARY KEY (endpoint, scope, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
-CREATE TABLE IF NOT EXISTS orders (
-    id TEXT PRIMARY KEY,
-    offer_id TEXT NOT NULL,
-    variant TEXT,
-    offer TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    tax_mode TEXT NOT NULL,
-    country TEXT NOT NULL,
-    email TEXT NOT NULL,
-    bump INTEGER NOT NULL,
-    exit_offer INTEGER NOT NULL,
-    holdout INTEGER NOT NULL DEFAULT 0,
-    payment_method TEXT NOT NULL,
-    card_brand TEXT NOT NULL,
-    card_last4 TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS charges (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    kind TEXT NOT NULL CHECK (kind IN ('primary', 'upsell', 'downsell')),
-    amount INTEGER NOT NULL CHECK (amount >= 0),
-    status TEXT NOT NULL,
-    gateway_ref TEXT,
-    action_url TEXT,
-    decline_code TEXT,
-    decline_message TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    UNIQUE (order_id, kind)
-);
-CREATE TABLE IF NOT EXISTS order_lines (
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    label TEXT NOT NULL,
-    amount INTEGER NOT NULL CHECK (amount >= 0),
-    tax_amount INTEGER NOT NULL CHECK (tax_amount >= 0),
-    rate_bp INTEGER NOT NULL,
-    charge_id TEXT NOT NULL REFERENCES charges(id),
-    position INTEGER NOT NULL,
-    PRIMARY KEY (order_id, id)
-);
-CREATE TABLE IF NOT EXISTS offer_declines (
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    kind TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    PRIMARY KEY (order_id, kind)
-);
-CREATE TABLE IF NOT EXISTS refunds (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    line_id TEXT NOT NULL,
-    charge_id TEXT NOT NULL REFERENCES charges(id),
-    amount INTEGER NOT NULL CHECK (amount > 0),
-    reason TEXT,
-    gateway_ref TEXT,
-    created_at INTEGER NOT NULL,
-    UNIQUE (order_id, line_id)
-);
-CREATE TABLE IF NOT EXISTS order_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    type TEXT NOT NULL,
-    charge_id TEXT,
-    line_id TEXT,
-    amount INTEGER,
-    at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS order_events_order ON order_events (order_id, seq);
-CREATE INDEX IF NOT EXISTS charges_pending ON charges (order_id) WHERE status = 'pending';
-CREATE TABLE IF NOT EXISTS charge_cancels (
-    charge_id TEXT PRIMARY KEY REFERENCES charges(id),
-    at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhook_events (
-    provider TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    received_at INTEGER NOT NULL,
-    PRIMARY KEY (provider, event_id)
-);
-"#;
+mod migrations;
 
 /// Opens a SQLite connection tuned for this server: WAL, `synchronous = NORMAL` (durable across
 /// process crashes; a power loss may lose the last transactions), foreign keys, 5 s busy timeout.
@@ -131,12 +27,95 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Keys leased by this process: SQLite serves one server process (see `docs/hosting.md`).
+    leases: Arc<Mutex<HashSet<IdemKey>>>,
+    /// Dropped with the store: stops its checkpointer.
+    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+    /// The file, and idle read-only connections to it (`None`: an in-memory database, read on
+    /// the writer). WAL lets them read while the writer writes, so a status read or a replay
+    /// does not queue behind the writes of other requests.
+    readers: Option<(std::path::PathBuf, Mutex<Vec<Connection>>)>,
+}
+
+/// Idle reader connections kept (more are opened under load, then closed).
+const IDLE_READERS: usize = 8;
+
+/// A connection to read with: a pooled reader, or the writer for an in-memory database.
+enum ReadConn<'a> {
+    Pooled(&'a Mutex<Vec<Connection>>, Option<Connection>),
+    Writer(MutexGuard<'a, Connection>),
+}
+
+impl std::ops::Deref for ReadConn<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            ReadConn::Pooled(_, Some(c)) => c,
+            ReadConn::Pooled(_, None) => unreachable!("taken only on drop"),
+            ReadConn::Writer(g) => g,
+        }
+    }
+}
+
+impl Drop for ReadConn<'_> {
+    fn drop(&mut self) {
+        if let ReadConn::Pooled(idle, conn) = self {
+            let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < IDLE_READERS {
+                idle.extend(conn.take());
+            }
+        }
+    }
+}
+
+/// How often the background checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Checkpoints the WAL of `path` every [`CHECKPOINT_EVERY`] on a thread and connection of its
+/// own, until `stop`'s sender is dropped. With SQLite's automatic checkpoints the commit that
+/// crosses 1,000 WAL pages runs the checkpoint, two fsyncs included, while the store's
+/// connection (and so every request behind it) waits; a `PASSIVE` checkpoint here runs beside
+/// the writers instead.
+fn checkpointer(path: &Path) -> rusqlite::Result<std::sync::mpsc::Sender<()>> {
+    let conn = open_connection(path)?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    eprintln!("momentum-server: sqlite checkpoint: {e}");
+                }
+            }
+        })
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok(stop)
+}
+
+/// Runs `sql` through the connection's statement cache: preparing is a large part of a small
+/// statement's cost here (a statement that fires a trigger compiles the trigger too).
+fn exec(c: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(params)
+}
+
+/// One row of `sql`, through the statement cache.
+fn row<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(params, f)
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -156,7 +135,7 @@ fn event(
     amount: Option<i64>,
     now: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO order_events (order_id, type, charge_id, line_id, amount, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![order_id, kind, charge_id, line_id, amount, now],
     )?;
@@ -164,7 +143,7 @@ fn event(
 }
 
 fn idem_get(tx: &Connection, key: &IdemKey) -> rusqlite::Result<Option<IdemRecord>> {
-    tx.query_row(
+    row(tx,
         "SELECT fingerprint, resource_id, response_status, response_body, created_at FROM idempotency_keys WHERE endpoint = ?1 AND scope = ?2 AND key = ?3",
         params![key.endpoint, key.scope, key.key],
         |r| {
@@ -183,7 +162,7 @@ fn idem_insert(
     resource_id: &str,
     now: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO idempotency_keys (endpoint, scope, key, fingerprint, resource_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![key.endpoint, key.scope, key.key, fingerprint, resource_id, now],
     )?;
@@ -197,7 +176,7 @@ fn insert_line(
     charge_id: &str,
     position: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO order_lines (order_id, id, kind, label, amount, tax_amount, rate_bp, charge_id, position) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![order_id, line.kind.as_str(), line.label, line.amount, line.tax_amount, line.rate_bp, charge_id, position],
     )?;
@@ -210,7 +189,7 @@ fn insert_charge(
     charge: &NewCharge,
     now: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO charges (id, order_id, kind, amount, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
         params![charge.id, order_id, charge.kind.as_str(), charge.amount, now],
     )?;
@@ -219,13 +198,13 @@ fn insert_charge(
 
 /// Reads the funnel state of an order inside a transaction.
 fn funnel(tx: &Connection, order_id: &str) -> rusqlite::Result<Option<Funnel>> {
-    let row: Option<(String, bool)> = tx
-        .query_row(
-            "SELECT offer, holdout FROM orders WHERE id = ?1",
-            [order_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let row: Option<(String, bool)> = row(
+        tx,
+        "SELECT offer, holdout FROM orders WHERE id = ?1",
+        [order_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?;
     let Some((offer, holdout)) = row else {
         return Ok(None);
     };
@@ -265,36 +244,57 @@ fn funnel(tx: &Connection, order_id: &str) -> rusqlite::Result<Option<Funnel>> {
     Ok(Some(f))
 }
 
-/// Columns added since a database may have been created (`CREATE TABLE IF NOT EXISTS` leaves an
-/// existing table as it was).
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let has_holdout: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('orders') WHERE name = 'holdout'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_holdout {
-        conn.execute_batch("ALTER TABLE orders ADD COLUMN holdout INTEGER NOT NULL DEFAULT 0")?;
-    }
-    Ok(())
-}
-
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `path` and applies the schema.
+    /// Opens (creating if missing) the database at `path` and brings its schema up to date
+    /// ([`migrations`]).
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        let conn = open_connection(path).map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        migrate(&conn).map_err(err)?;
+        let mut conn = open_connection(path).map_err(err)?;
+        migrations::run(&mut conn).map_err(err)?;
         insights::apply(&conn).map_err(err)?;
+        // Checkpoints move to the background (see `checkpointer`); not for in-memory databases.
+        let checkpointer = if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+            None
+        } else {
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(err)?;
+            Some(checkpointer(path).map_err(err)?)
+        };
+        let readers = checkpointer
+            .is_some()
+            .then(|| (path.to_path_buf(), Mutex::new(Vec::new())));
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            leases: Arc::default(),
+            _checkpointer: checkpointer,
+            readers,
         })
+    }
+
+    /// The schema version of the database (the last migration applied).
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        migrations::version(&self.conn()).map_err(err)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a half-done transaction (rusqlite rolls back
         // on drop), so a poisoned lock is safe to keep using.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader(&self) -> StoreResult<ReadConn<'_>> {
+        let Some((path, idle)) = &self.readers else {
+            return Ok(ReadConn::Writer(self.conn()));
+        };
+        let pooled = idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = open_connection(path).map_err(err)?;
+                c.pragma_update(None, "query_only", true).map_err(err)?;
+                c
+            }
+        };
+        Ok(ReadConn::Pooled(idle, Some(conn)))
     }
 
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> StoreResult<T> {
@@ -310,13 +310,15 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn offer(&self, id: &str) -> StoreResult<Option<OfferConfig>> {
-        let conn = self.conn();
-        let json: Option<String> = conn
-            .query_row("SELECT config FROM offers WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(err)?;
+        let conn = self.reader()?;
+        let json: Option<String> = row(
+            &conn,
+            "SELECT config FROM offers WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?;
         json.map(|j| serde_json::from_str(&j).map_err(err))
             .transpose()
     }
@@ -324,7 +326,7 @@ impl Store for SqliteStore {
     fn put_offer(&self, offer: &OfferConfig, now: i64) -> StoreResult<()> {
         let json = serde_json::to_string(offer).map_err(err)?;
         self.write(|tx| {
-            tx.execute(
+            exec(tx,
                 "INSERT INTO offers (id, config, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
                 params![offer.id, json, now],
             )
@@ -335,7 +337,8 @@ impl Store for SqliteStore {
     fn seed_offer(&self, offer: &OfferConfig, now: i64) -> StoreResult<bool> {
         let json = serde_json::to_string(offer).map_err(err)?;
         let n = self.write(|tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT OR IGNORE INTO offers (id, config, updated_at) VALUES (?1, ?2, ?3)",
                 params![offer.id, json, now],
             )
@@ -347,11 +350,13 @@ impl Store for SqliteStore {
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh).map_err(err)?;
         self.write(|tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('installation_secret', ?1)",
                 [&fresh[..]],
             )?;
-            tx.query_row(
+            row(
+                tx,
                 "SELECT value FROM meta WHERE key = 'installation_secret'",
                 [],
                 |r| r.get(0),
@@ -359,8 +364,23 @@ impl Store for SqliteStore {
         })
     }
 
+    fn try_lease(&self, key: &IdemKey) -> StoreResult<Option<Lease>> {
+        // Only inserts and removes happen under the lock: a poisoned set is still consistent.
+        let mut set = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        if !set.insert(key.clone()) {
+            return Ok(None);
+        }
+        let (leases, key) = (self.leases.clone(), key.clone());
+        Ok(Some(Lease::new(move || {
+            leases
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+        })))
+    }
+
     fn idempotency(&self, key: &IdemKey) -> StoreResult<Option<IdemRecord>> {
-        idem_get(&self.conn(), key).map_err(err)
+        idem_get(&*self.reader()?, key).map_err(err)
     }
 
     fn complete_idempotency(
@@ -371,7 +391,7 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
+            exec(tx,
                 "UPDATE idempotency_keys SET response_status = ?4, response_body = ?5, completed_at = ?6 WHERE endpoint = ?1 AND scope = ?2 AND key = ?3 AND response_status IS NULL",
                 params![key.endpoint, key.scope, key.key, status, body, now],
             )
@@ -380,7 +400,7 @@ impl Store for SqliteStore {
     }
 
     fn purge_idempotency(&self, before: i64) -> StoreResult<usize> {
-        self.write(|tx| tx.execute("DELETE FROM idempotency_keys WHERE response_status IS NOT NULL AND created_at < ?1", [before]))
+        self.write(|tx| exec(tx, "DELETE FROM idempotency_keys WHERE response_status IS NOT NULL AND created_at < ?1", [before]))
     }
 
     fn begin_order(
@@ -396,7 +416,7 @@ impl Store for SqliteStore {
                 return Ok(Begin::Existing(existing));
             }
             idem_insert(tx, key, fingerprint, &o.header.id, now)?;
-            tx.execute(
+            exec(tx,
                 "INSERT INTO orders (id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, holdout, payment_method, card_brand, card_last4, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
@@ -414,7 +434,7 @@ impl Store for SqliteStore {
     }
 
     fn order_ids_by_email(&self, email: &str) -> StoreResult<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut statement = conn
             .prepare("SELECT id FROM orders WHERE email = ?1 COLLATE NOCASE ORDER BY rowid")
             .map_err(err)?;
@@ -427,10 +447,11 @@ impl Store for SqliteStore {
     }
 
     fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
-        let conn = self.conn();
-        let c: &Connection = &conn;
-        let row = c
-            .query_row(
+        let conn = self.reader()?;
+        // One snapshot for the order and everything attached (the writer may commit meanwhile).
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Deferred).map_err(err)?;
+        let c: &Connection = &tx;
+        let row = row(c,
                 "SELECT id, offer_id, variant, offer, currency, tax_mode, country, email, bump, exit_offer, payment_method, card_brand, card_last4, created_at, holdout FROM orders WHERE id = ?1",
                 [id],
                 |r| {
@@ -541,7 +562,7 @@ impl Store for SqliteStore {
 
     fn update_charge(&self, u: &ChargeUpdate, now: i64) -> StoreResult<()> {
         self.write(|tx| {
-            let (order_id, kind, amount, old): (String, String, i64, String) = tx.query_row(
+            let (order_id, kind, amount, old): (String, String, i64, String) = row(tx,
                 "SELECT order_id, kind, amount, status FROM charges WHERE id = ?1",
                 [&u.charge_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -555,7 +576,7 @@ impl Store for SqliteStore {
                 Some((c, m)) => (Some(c.as_str()), Some(m.as_str())),
                 None => (None, None),
             };
-            tx.execute(
+            exec(tx,
                 "UPDATE charges SET status = ?2, gateway_ref = ?3, action_url = ?4, decline_code = ?5, decline_message = ?6, updated_at = ?7 WHERE id = ?1",
                 params![u.charge_id, u.status.as_str(), u.gateway_ref, u.action_url, code, msg, now],
             )?;
@@ -578,12 +599,14 @@ impl Store for SqliteStore {
 
     fn request_cancel(&self, charge_id: &str, now: i64) -> StoreResult<()> {
         self.write(|tx| {
-            let n = tx.execute(
+            let n = exec(
+                tx,
                 "INSERT OR IGNORE INTO charge_cancels (charge_id, at) VALUES (?1, ?2)",
                 params![charge_id, now],
             )?;
             if n == 1 {
-                let (order_id, amount): (String, i64) = tx.query_row(
+                let (order_id, amount): (String, i64) = row(
+                    tx,
                     "SELECT order_id, amount FROM charges WHERE id = ?1",
                     [charge_id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -603,7 +626,7 @@ impl Store for SqliteStore {
     }
 
     fn orders_to_recover(&self) -> StoreResult<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut statement = conn
             .prepare(
                 "SELECT order_id FROM charges WHERE status = 'pending'
@@ -686,7 +709,8 @@ impl Store for SqliteStore {
             if let Err(refusal) = f.can_decline(kind) {
                 return Ok(DeclineOutcome::Refused(refusal));
             }
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO offer_declines (order_id, kind, at) VALUES (?1, ?2, ?3)",
                 params![order_id, kind.as_str(), now],
             )?;
@@ -712,8 +736,7 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<BeginRefund> {
         self.write(|tx| {
-            let existing = tx
-                .query_row(
+            let existing = row(tx,
                     "SELECT id, line_id, charge_id, amount, gateway_ref, created_at FROM refunds WHERE order_id = ?1 AND line_id = ?2",
                     params![order_id, line_id],
                     |r| Ok(RefundRecord { id: r.get(0)?, line_id: r.get(1)?, charge_id: r.get(2)?, amount: r.get(3)?, gateway_ref: r.get(4)?, created_at: r.get(5)? }),
@@ -723,7 +746,7 @@ impl Store for SqliteStore {
                 Some(r) if r.gateway_ref.is_some() => Ok(BeginRefund::AlreadyRefunded(r)),
                 Some(r) => Ok(BeginRefund::Go(r)),
                 None => {
-                    tx.execute(
+                    exec(tx,
                         "INSERT INTO refunds (id, order_id, line_id, charge_id, amount, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         params![refund.id, order_id, line_id, refund.charge_id, refund.amount, reason, now],
                     )?;
@@ -735,16 +758,17 @@ impl Store for SqliteStore {
 
     fn complete_refund(&self, refund_id: &str, gateway_ref: &str, now: i64) -> StoreResult<()> {
         self.write(|tx| {
-            let (order_id, line_id, amount, done): (String, String, i64, Option<String>) = tx
-                .query_row(
-                    "SELECT order_id, line_id, amount, gateway_ref FROM refunds WHERE id = ?1",
-                    [refund_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )?;
+            let (order_id, line_id, amount, done): (String, String, i64, Option<String>) = row(
+                tx,
+                "SELECT order_id, line_id, amount, gateway_ref FROM refunds WHERE id = ?1",
+                [refund_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
             if done.is_some() {
                 return Ok(());
             }
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE refunds SET gateway_ref = ?2 WHERE id = ?1",
                 params![refund_id, gateway_ref],
             )?;

@@ -1,6 +1,7 @@
 //! Persistence behind a trait. Every method is one transaction: a failure writes nothing.
-//! The SQLite implementation is [`crate::sqlite::SqliteStore`]; a Postgres one can follow with the
-//! same semantics (`SELECT … FOR UPDATE` / unique constraints instead of `BEGIN IMMEDIATE`).
+//! Implementations: [`crate::sqlite::SqliteStore`] (one process, `BEGIN IMMEDIATE`) and
+//! [`crate::postgres::PostgresStore`] (any number of processes: row locks, `ON CONFLICT`, and
+//! session advisory locks for [`Store::try_lease`]).
 
 use momentum_core::api::{AddonKind, ChargeKind, ChargeStatus};
 use momentum_core::offer::OfferConfig;
@@ -266,6 +267,32 @@ pub enum DeclineOutcome {
     Refused(Refusal),
 }
 
+/// Exclusive use of a key (an idempotency key in flight, a charge being sent) until dropped.
+/// Whoever holds it is the only caller, in every process sharing the store, that works on the key;
+/// a process that dies releases its leases with it.
+pub struct Lease(Option<Box<dyn FnOnce() + Send + Sync>>);
+
+impl Lease {
+    /// A lease that runs `release` when dropped.
+    pub fn new(release: impl FnOnce() + Send + Sync + 'static) -> Lease {
+        Lease(Some(Box::new(release)))
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(release) = self.0.take() {
+            release();
+        }
+    }
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lease")
+    }
+}
+
 /// Orders, charges, refunds, offers and idempotency records.
 pub trait Store: crate::insights::InsightsStore + Send + Sync {
     /// An offer config.
@@ -276,6 +303,9 @@ pub trait Store: crate::insights::InsightsStore + Send + Sync {
     fn seed_offer(&self, offer: &OfferConfig, now: i64) -> StoreResult<bool>;
     /// A per-installation random secret (created on first use), for order secrets.
     fn installation_secret(&self) -> StoreResult<Vec<u8>>;
+    /// Takes the [`Lease`] of `key`, or `None` while another caller (in any process sharing this
+    /// store) holds it. Not reentrant.
+    fn try_lease(&self, key: &IdemKey) -> StoreResult<Option<Lease>>;
 
     /// The idempotency record of `key`.
     fn idempotency(&self, key: &IdemKey) -> StoreResult<Option<IdemRecord>>;

@@ -24,19 +24,10 @@ async fn one_thousand_creates_with_one_key_charge_once() {
     }))
     .await;
 
-    let db = s.db();
-    let charges: i64 = db
-        .query_row("SELECT COUNT(*) FROM charges", [], |r| r.get(0))
-        .unwrap();
-    let orders: i64 = db
-        .query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))
-        .unwrap();
-    let gateway_charges: i64 = db
-        .query_row("SELECT COUNT(*) FROM tg_charges", [], |r| r.get(0))
-        .unwrap();
-    let keys: i64 = db
-        .query_row("SELECT COUNT(*) FROM idempotency_keys", [], |r| r.get(0))
-        .unwrap();
+    let charges = s.count("SELECT COUNT(*) FROM charges");
+    let orders = s.count("SELECT COUNT(*) FROM orders");
+    let gateway_charges = s.count("SELECT COUNT(*) FROM tg_charges");
+    let keys = s.count("SELECT COUNT(*) FROM idempotency_keys");
     assert_eq!((charges, orders, gateway_charges, keys), (1, 1, 1, 1));
 
     let created: Vec<&(StatusCode, bool, String)> = results
@@ -87,27 +78,10 @@ async fn one_thousand_addon_accepts_with_distinct_keys_charge_once() {
     assert_eq!(o["status"], "paid");
     let results = join_all((0..N).map(|_| async { s.addon(&o, "upsell", &uuid()).await })).await;
 
-    let db = s.db();
-    let upsells: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM charges WHERE kind = 'upsell'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let all: i64 = db
-        .query_row("SELECT COUNT(*) FROM charges", [], |r| r.get(0))
-        .unwrap();
-    let gateway_charges: i64 = db
-        .query_row("SELECT COUNT(*) FROM tg_charges", [], |r| r.get(0))
-        .unwrap();
-    let lines: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM order_lines WHERE kind = 'upsell'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let upsells = s.count("SELECT COUNT(*) FROM charges WHERE kind = 'upsell'");
+    let all = s.count("SELECT COUNT(*) FROM charges");
+    let gateway_charges = s.count("SELECT COUNT(*) FROM tg_charges");
+    let lines = s.count("SELECT COUNT(*) FROM order_lines WHERE kind = 'upsell'");
     assert_eq!((upsells, all, gateway_charges, lines), (1, 2, 2, 1));
 
     let mut succeeded = 0;

@@ -46,15 +46,14 @@ async fn a_request_interrupted_by_a_crash_resumes_without_a_second_charge() {
     s.kill();
     // Make the database look like the process died after the gateway charged the card but before
     // the answer and the response were recorded.
-    {
-        let db = s.db();
-        db.execute(
-            "UPDATE charges SET status = 'pending', gateway_ref = NULL",
-            [],
-        )
-        .unwrap();
-        db.execute("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, completed_at = NULL", []).unwrap();
-    }
+    s.db().execute(
+        "UPDATE charges SET status = 'pending', gateway_ref = NULL",
+        &[],
+    );
+    s.db().execute(
+        "UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, completed_at = NULL",
+        &[],
+    );
     s.restart();
     // Start-up recovery found the charge at the gateway by its key: paid, before any retry.
     assert_eq!(

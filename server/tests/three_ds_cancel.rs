@@ -230,12 +230,10 @@ async fn a_cancel_a_crash_interrupted_is_finished_at_start_up() {
     s.answer_challenge(&s.url(&challenge_url(&approved)), "approve")
         .await;
     s.kill();
-    s.db()
-        .execute(
-            "INSERT INTO charge_cancels (charge_id, at) SELECT id, 0 FROM charges WHERE kind = 'primary'",
-            [],
-        )
-        .unwrap();
+    s.db().execute(
+        "INSERT INTO charge_cancels (charge_id, at) SELECT id, 0 FROM charges WHERE kind = 'primary'",
+        &[],
+    );
     s.restart();
 
     assert_eq!(

@@ -37,13 +37,27 @@ fn target_dir() -> PathBuf {
 
 /// A throwaway SQLite file for the conformance run (removed first, so every run starts empty).
 pub fn fresh_sqlite() -> Result<String, String> {
+    fresh_file("conformance.sqlite")
+}
+
+/// `target/tmp/<name>`, with no database left there by an earlier run.
+fn fresh_file(name: &str) -> Result<String, String> {
     let dir = target_dir().join("tmp");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let db = dir.join("conformance.sqlite");
+    let db = dir.join(name);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     Ok(db.to_string_lossy().into_owned())
+}
+
+/// With Postgres the test gateway keeps a SQLite file of its own: a fresh one under target/tmp.
+fn gateway_file(db: &str) -> Result<Vec<String>, String> {
+    if !db.starts_with("postgres") {
+        return Ok(Vec::new());
+    }
+    let file = fresh_file("conformance-gateway.sqlite")?;
+    Ok(vec!["--test-gateway-db".into(), file])
 }
 
 /// Builds the server and the kit, starts the server on a free port with `--db <db>` (a SQLite
@@ -79,6 +93,7 @@ pub fn conformance(db: &str) -> Result<(), String> {
             "--test-crash-window-ms",
             "100",
         ])
+        .args(gateway_file(db)?)
         .env("MOMENTUM_ADMIN_KEY", &key)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

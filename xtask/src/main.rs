@@ -3,6 +3,7 @@
 
 mod bundle;
 mod contract;
+mod postgres;
 mod split;
 mod tools;
 
@@ -16,7 +17,10 @@ const USAGE: &str = "usage: cargo xtask <command>
                     --stripe takes payments with Stripe (env STRIPE_SECRET_KEY and
                     STRIPE_PUBLISHABLE_KEY: your test-mode keys) and serves the Stripe
                     Elements example page at /stripe/example.html
-  test              run every test: fmt, clippy, host tests, wasm tests, size budget, benchmark, Playwright
+  test              run every test: fmt, clippy, host tests (the server's on SQLite, then on a
+                    throwaway Postgres), wasm tests, size budget, benchmarks, Playwright
+  test-postgres     only the server's tests, the conformance kit and the load generator on a
+                    throwaway Postgres
   build             build the release bundle into dist/ and print its sizes
   conformance       lint docs/openapi.yaml and run momentum-conformance against the reference backend
   localstripe       install localstripe (the Stripe tests' fake Stripe) into target/ and print its path";
@@ -29,6 +33,7 @@ fn main() -> ExitCode {
         Some("conformance") => contract::lint_openapi()
             .and_then(|()| contract::fresh_sqlite())
             .and_then(|db| contract::conformance(&db)),
+        Some("test-postgres") => postgres_pass(),
         Some("build") => tools::ensure_build_tools().and_then(|_| bundle::build().map(drop)),
         Some("localstripe") => {
             tools::ensure_localstripe().map(|_| println!("{}", tools::localstripe_bin().display()))
@@ -121,6 +126,31 @@ fn demo(args: &[String]) -> Result<(), String> {
     run("target/host/momentum-server", &server)
 }
 
+/// The server's integration suite again on a throwaway Postgres (with the two-instance tests,
+/// which only run there), then the open-loop load generator on both stores. The cluster is
+/// stopped when this returns, failed or not.
+fn postgres_pass() -> Result<(), String> {
+    let pg = postgres::TestPostgres::start()?;
+    let url = pg.url();
+    let env = [("MOMENTUM_TEST_DB", url.as_str())];
+    run_with("cargo", &["test", "-p", "momentum-server", "--tests"], &env)?;
+    // The contract on Postgres: the cluster's own database is left to the kit (the tests made theirs).
+    contract::conformance(&url)?;
+    run_with(
+        "cargo",
+        &[
+            "bench",
+            "-p",
+            "momentum-server",
+            "--bench",
+            "load",
+            "--profile",
+            "host",
+        ],
+        &env,
+    )
+}
+
 fn test() -> Result<(), String> {
     tools::ensure_build_tools()?;
     tools::ensure_browser()?;
@@ -167,6 +197,7 @@ fn test() -> Result<(), String> {
             "host",
         ],
     )?;
+    postgres_pass()?;
     run(
         "cargo",
         &["bench", "-p", "momentum-core", "--bench", "exit_intent"],

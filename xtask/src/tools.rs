@@ -58,20 +58,28 @@ pub fn ensure_browser() -> Result<(), String> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    apt(&["update"])?;
-    apt(&["install", "-y", "chromium", "chromium-driver"])
+    apt_install(&["chromium", "chromium-driver"])
 }
 
-/// Runs apt-get. These machines run as root; elsewhere it goes through sudo (which keeps
-/// DEBIAN_FRONTEND via -E).
-fn apt(args: &[&str]) -> Result<(), String> {
-    let as_root = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
-    let env = [("DEBIAN_FRONTEND", "noninteractive")];
-    if as_root {
-        run_with("apt-get", args, &env)
-    } else {
-        run_with("sudo", &[&["-E", "apt-get"], args].concat(), &env)
-    }
+/// `true` when running as root.
+pub fn is_root() -> bool {
+    output("id", &["-u"]).is_some_and(|id| id.trim() == "0")
+}
+
+/// Installs Debian packages (after `apt-get update`).
+pub fn apt_install(packages: &[&str]) -> Result<(), String> {
+    // These machines run as root; elsewhere go through sudo (which keeps DEBIAN_FRONTEND via -E).
+    let as_root = is_root();
+    let apt = |args: &[&str]| {
+        let env = [("DEBIAN_FRONTEND", "noninteractive")];
+        if as_root {
+            run_with("apt-get", args, &env)
+        } else {
+            run_with("sudo", &[&["-E", "apt-get"], args].concat(), &env)
+        }
+    };
+    apt(&["update"])?;
+    apt(&[&["install", "-y"], packages].concat())
 }
 
 /// localstripe, the fake Stripe the Stripe gateway's tests run against: pinned, from PyPI, in a
@@ -103,8 +111,7 @@ pub fn ensure_localstripe() -> Result<(), String> {
         };
         if create().is_err() {
             // Debian ships venv's pip bootstrap separately.
-            apt(&["update"])?;
-            apt(&["install", "-y", "python3-venv"])?;
+            apt_install(&["python3-venv"])?;
             create()?;
         }
     }

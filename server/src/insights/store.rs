@@ -86,6 +86,45 @@ pub struct VisitKey<'a> {
     pub currency: &'a str,
 }
 
+/// One visit's state: its day (the server's, when it first heard of the visit), and what its
+/// events add up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitState {
+    /// UTC day (days since 1970-01-01).
+    pub day: i64,
+    /// Steps reached, as a bit mask of [`STEP_CODES`].
+    pub steps: i64,
+    /// The widget's time of the latest bump toggle.
+    pub bump_at: Option<i64>,
+    /// The bump's state after it.
+    pub bump_checked: bool,
+}
+
+impl VisitState {
+    /// A visit first heard of on `day`, with no events yet.
+    pub fn new(day: i64) -> VisitState {
+        VisitState {
+            day,
+            steps: 0,
+            bump_at: None,
+            bump_checked: false,
+        }
+    }
+
+    /// Folds one event. The result does not depend on the order events come in: steps are a
+    /// union, and the bump state is that of the latest toggle by the widget's clock (two toggles
+    /// of one visit never share a time: the events' key).
+    pub fn fold(&mut self, step: Step, at: i64, checked: Option<bool>) {
+        let mut set = mask_steps(self.steps);
+        set.insert(step);
+        self.steps = steps_mask(set);
+        if step == Step::BumpToggled && self.bump_at.is_none_or(|last| at > last) {
+            self.bump_at = Some(at);
+            self.bump_checked = checked.unwrap_or(false);
+        }
+    }
+}
+
 /// One funnel event to record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewEvent {

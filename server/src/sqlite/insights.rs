@@ -20,7 +20,7 @@
 //! and tells a resent event from a new one). [`VERSION`] names the derived tables' definition; a
 //! database with another one (or none: created before them) has them rebuilt when opened.
 
-use momentum_core::metrics::{ByLine, Costs, Step};
+use momentum_core::metrics::{ByLine, Costs};
 use momentum_core::quote::LineKind;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -31,8 +31,9 @@ use crate::store::StoreResult;
 /// The definition of the derived tables and triggers; change it to have them rebuilt.
 pub const VERSION: &str = "insights-1";
 
-/// Tables holding data of their own (never rebuilt), and indexes on the order tables.
-const BASE: &str = r#"
+/// Tables holding data of their own (never rebuilt), and indexes on the order tables: migration 3
+/// ([`super::migrations`]).
+pub(super) const BASE: &str = r#"
 CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL,
@@ -289,40 +290,6 @@ fn create_triggers(tx: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// One visit's state: its day (the server's, when it first heard of the visit), and what its
-/// events add up to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct VisitState {
-    day: i64,
-    steps: i64,
-    bump_at: Option<i64>,
-    bump_checked: bool,
-}
-
-impl VisitState {
-    fn new(day: i64) -> VisitState {
-        VisitState {
-            day,
-            steps: 0,
-            bump_at: None,
-            bump_checked: false,
-        }
-    }
-
-    /// Folds one event. The result does not depend on the order events come in: steps are a
-    /// union, and the bump state is that of the latest toggle by the widget's clock (two toggles
-    /// of one visit never share a time: the events' key).
-    fn fold(&mut self, step: Step, at: i64, checked: Option<bool>) {
-        let mut set = mask_steps(self.steps);
-        set.insert(step);
-        self.steps = steps_mask(set);
-        if step == Step::BumpToggled && self.bump_at.is_none_or(|last| at > last) {
-            self.bump_at = Some(at);
-            self.bump_checked = checked.unwrap_or(false);
-        }
-    }
-}
-
 /// Adds `delta` visits to the cell of `visit` in `state` (a cell left with none is deleted).
 fn move_visit(
     tx: &Connection,
@@ -437,12 +404,11 @@ fn meta_version(tx: &Connection) -> rusqlite::Result<Option<String>> {
     .optional()
 }
 
-/// Creates the insights tables, indexes and triggers of a freshly opened store, and rebuilds the
+/// Creates the insights triggers of a freshly opened (and migrated) store, and rebuilds the
 /// derived tables when their [`VERSION`] changed (or they are new). Called by
 /// [`SqliteStore::open`], after the order tables exist.
 pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    tx.execute_batch(BASE)?;
     drop_triggers(&tx)?;
     if meta_version(&tx)?.as_deref() != Some(VERSION) {
         let orders: i64 = tx.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))?;
@@ -773,7 +739,7 @@ mod tests {
     use momentum_core::api::{AddonKind, ChargeKind, ChargeStatus};
     use momentum_core::metrics::{
         Aggregates, Arm, CostSchedule, Day, DayRange, EventRow, FunnelEvent, Line, Order, Refund,
-        ReportQuery,
+        ReportQuery, Step,
     };
     use momentum_core::money::Currency;
     use momentum_core::offer::{demo_offer, demo_offer_jpy, OfferConfig};

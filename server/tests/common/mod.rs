@@ -1,11 +1,11 @@
 //! Test harness: runs the real `momentum-server` binary on 127.0.0.1 with an ephemeral port and a
-//! temporary SQLite file, and talks HTTP to it.
+//! temporary SQLite file (or a fresh Postgres database, see [`db`]), and talks HTTP to it.
 #![allow(dead_code)]
 
 pub mod contract;
+pub mod db;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ pub const CARD_ADDON_3DS: &str = "4000002760003184";
 
 pub struct TestServer {
     pub dir: tempfile::TempDir,
+    /// The store (and test gateway) databases.
+    pub store: db::TestDb,
     pub base: String,
     pub client: Client,
     child: Option<Child>,
@@ -31,7 +33,7 @@ pub struct TestServer {
     contract: contract::Session,
 }
 
-fn spawn(db: &PathBuf, extra: &[String]) -> (Child, String) {
+fn spawn(db: &db::TestDb, extra: &[String]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_momentum-server"))
         .args([
             "--addr",
@@ -40,9 +42,8 @@ fn spawn(db: &PathBuf, extra: &[String]) -> (Child, String) {
             ADMIN,
             "--processing-delay-ms",
             "400",
-            "--db",
         ])
-        .arg(db)
+        .args(db.args())
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -67,9 +68,19 @@ impl TestServer {
     }
 
     pub fn start_with(extra: &[&str]) -> TestServer {
+        TestServer::start_on(db::TestDb::new(), extra)
+    }
+
+    /// Another server process on the same databases (Postgres: two instances of one shop).
+    pub fn start_sharing(&self, extra: &[&str]) -> TestServer {
+        TestServer::start_on(self.store.clone(), extra)
+    }
+
+    /// A server on `store`.
+    pub fn start_on(store: db::TestDb, extra: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, base) = spawn(&dir.path().join("momentum.sqlite"), &extra);
+        let (child, base) = spawn(&store, &extra);
         let contract = contract::Session::new();
         let client = Client::builder()
             .proxy(contract.proxy())
@@ -79,16 +90,13 @@ impl TestServer {
             .expect("client");
         TestServer {
             dir,
+            store,
             base,
             client,
             child: Some(child),
             extra,
             contract,
         }
-    }
-
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("momentum.sqlite")
     }
 
     /// SIGKILL the server process (no graceful shutdown).
@@ -102,20 +110,18 @@ impl TestServer {
     /// Kill and start again on the same database (new port).
     pub fn restart(&mut self) {
         self.kill();
-        let (child, base) = spawn(&self.db_path(), &self.extra);
+        let (child, base) = spawn(&self.store, &self.extra);
         self.child = Some(child);
         self.base = base;
     }
 
-    pub fn db(&self) -> rusqlite::Connection {
-        let c = rusqlite::Connection::open(self.db_path()).expect("open db");
-        c.busy_timeout(Duration::from_secs(10))
-            .expect("busy timeout");
-        c
+    /// The stored rows, whichever the store (see [`db::TestDb`]).
+    pub fn db(&self) -> &db::TestDb {
+        &self.store
     }
 
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
+        self.store.count(sql)
     }
 
     pub fn url(&self, path: &str) -> String {
