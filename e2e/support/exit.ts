@@ -14,10 +14,13 @@ export const FAST = {
   scroll_up_min_distance_pct: 30,
 };
 
-/** Opens the exit-offer host page with `detector` overrides and waits for the priced checkout. */
+/** Opens the exit-offer host page with `detector` overrides and waits for the priced checkout
+ *  and for the exit offer to be armed: its code comes in a lazily loaded chunk (src/lazy.rs), and
+ *  its watcher starts when that has arrived (its closed dialog is then in the widget). */
 export async function openExitPage(page: Page, detector: object = FAST) {
   await page.goto(`/exit.html?detector=${encodeURIComponent(JSON.stringify(detector))}`);
   await expect(page.locator('momentum-checkout').getByRole('button', { name: /^Pay .+/ })).toBeVisible();
+  await expect(page.locator('momentum-checkout dialog.m-exit')).toBeAttached();
 }
 
 /** The offer config the page embeds (tests compare the UI with it, not with literals). */
