@@ -95,6 +95,11 @@ pub async fn get_json(url: &str) -> Result<JsValue, ApiError> {
 
 /// Sends `call` → the parsed JSON body of a 2xx answer.
 pub async fn send(call: Call<'_>) -> Result<JsValue, ApiError> {
+    receive(start(call)?).await
+}
+
+/// Sends `call` now (`fetch`'s promise), to read with [`receive`] later.
+pub fn start(call: Call<'_>) -> Result<Promise, ApiError> {
     let init = RequestInit::new();
     let headers = Headers::new().map_err(|_| ApiError::Network)?;
     if let Some(body) = call.body {
@@ -111,7 +116,7 @@ pub async fn send(call: Call<'_>) -> Result<JsValue, ApiError> {
     init.set_headers(&headers);
     init.set_signal(Some(&AbortSignal::timeout_with_u32(TIMEOUT_MS)));
     let window = web_sys::window().ok_or(ApiError::Network)?;
-    receive(window.fetch_with_str_and_init(call.url, &init)).await
+    Ok(window.fetch_with_str_and_init(call.url, &init))
 }
 
 /// The parsed JSON body of a 2xx answer to a request already on its way: `fetch`'s promise, from

@@ -9,7 +9,7 @@
 use js_sys::{Array, Object};
 use momentum_core::exit_intent::Thresholds;
 use momentum_core::offer::{
-    AddOnConfig, BumpConfig, ExitOfferConfig, FieldError, HoldoutConfig, OfferConfig,
+    AddOnConfig, BumpConfig, ExitOfferConfig, FieldError, HoldoutConfig, LocaleConfig, OfferConfig,
     ProductConfig, VariantConfig,
 };
 use momentum_core::quote::{LineKind, Quote, QuoteLine, TaxLine};
@@ -164,6 +164,41 @@ impl Fields {
         )
     }
 
+    /// The entries of a field that is an object with keys of the creator's choosing (none when
+    /// absent; `null` is a wrong type, as it is for serde's maps), each as (key, a reader of the
+    /// entry's parent).
+    fn entries(&self, key: &str) -> Result<Vec<(String, JsValue)>> {
+        let Some(value) = self.get(key) else {
+            return Ok(Vec::new());
+        };
+        let Some(object) = value
+            .dyn_ref::<Object>()
+            .filter(|_| !Array::is_array(&value))
+        else {
+            return Err(self.error(key, "invalid_field", "must be an object"));
+        };
+        Ok(Object::entries(object)
+            .iter()
+            .filter_map(|entry| {
+                let entry = Array::from(&entry);
+                Some((entry.get(0).as_string()?, entry.get(1)))
+            })
+            .collect())
+    }
+
+    /// An object of texts with any keys, empty when absent.
+    pub fn text_map(&self, key: &str) -> Result<Vec<(String, String)>> {
+        let at = Fields {
+            value: JsValue::UNDEFINED,
+            path: join(&self.path, key),
+            config: self.config,
+        };
+        self.entries(key)?
+            .into_iter()
+            .map(|(k, v)| Ok((k.clone(), at.text(&k, v)?)))
+            .collect()
+    }
+
     /// The elements of an array field (empty when absent), each with its indexed path.
     pub fn array(&self, key: &str) -> Result<Vec<(String, JsValue)>> {
         let Some(value) = self.get(key) else {
@@ -283,6 +318,7 @@ pub fn offer(json: JsValue) -> Result<OfferConfig> {
             "fallback_url",
             "variants",
             "holdout",
+            "locales",
         ],
     )?;
     let tax_mode = f.string("tax_mode")?;
@@ -315,6 +351,15 @@ pub fn offer(json: JsValue) -> Result<OfferConfig> {
             upsell_headline: v.opt_string("upsell_headline")?,
             downsell_price: v.opt_integer("downsell_price")?,
         });
+    }
+    let mut locales = Vec::new();
+    for (lang, value) in f.entries("locales")? {
+        let l = Fields::object(value, &join("locales", &lang), &["messages", "copy"])?;
+        let texts = LocaleConfig {
+            messages: l.text_map("messages")?,
+            copy: l.text_map("copy")?,
+        };
+        locales.push((lang, texts));
     }
     let config = OfferConfig {
         id: f.string("id")?,
@@ -370,6 +415,7 @@ pub fn offer(json: JsValue) -> Result<OfferConfig> {
                 })
             })
             .transpose()?,
+        locales,
     };
     match config.validate().into_iter().next() {
         Some(error) => Err(error),

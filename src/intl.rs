@@ -1,4 +1,4 @@
-//! Text from the browser's Intl: money and country names in the shopper's locale, with no
+//! Text from the browser's Intl: money, country names and their order in the shopper's locale, with no
 //! formatting tables in the wasm. Amounts stay integer minor units everywhere; only here, at the
 //! last step, do they become text.
 
@@ -50,4 +50,35 @@ pub fn country_name(code: &str, locale: Option<&str>) -> String {
             of.call1(&names, &code.into()).ok()?.as_string()
         })
         .unwrap_or_else(|| code.to_owned())
+}
+
+/// Sorts `items` by name as `lang` orders words (Intl.Collator: "Österreich" next to "Ostsee", not after "Z").
+pub fn sort<T>(items: &mut [(String, T)], lang: &str) {
+    let collator = Intl::Collator::new(&locales(Some(lang)), &Object::new());
+    let compare = collator.compare();
+    items.sort_by(|a, b| {
+        let order = compare
+            .call2(&JsValue::NULL, &a.0.as_str().into(), &b.0.as_str().into())
+            .ok()
+            .and_then(|o| o.as_f64())
+            .unwrap_or(0.0);
+        order
+            .partial_cmp(&0.0)
+            .unwrap_or(core::cmp::Ordering::Equal)
+    });
+}
+
+/// A rate in basis points as `locale` writes a percentage (`1900` → "19 %" in German).
+pub fn percent(basis_points: u32, locale: Option<&str>) -> String {
+    let options = js::object(&[
+        ("style", "percent".into()),
+        ("maximumFractionDigits", 2.into()),
+    ]);
+    let formatter = Intl::NumberFormat::new(&locales(locale), &options);
+    formatter
+        .format()
+        .call1(&JsValue::NULL, &(f64::from(basis_points) / 10_000.0).into())
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_default()
 }

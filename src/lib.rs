@@ -23,6 +23,7 @@ mod intl;
 mod js;
 mod lazy;
 mod session;
+mod texts;
 mod ui;
 
 use host::Host;
@@ -30,9 +31,11 @@ use momentum_core::embed::{safe_fallback, EmbedConfig};
 use wasm_bindgen::prelude::*;
 
 /// Mounts one independent widget for `element` (a `<momentum-checkout>`) into `root`, a container
-/// inside the element's shadow root. `preload` is the loader's checkout-start request
-/// (`{url, response}`, `fetch`'s promise), or undefined. Bad settings render an error in the
-/// widget's place and emit `momentum:error`; nothing is thrown into the host page.
+/// inside the element's shadow root. `preload` holds the loader's requests, each used only if it
+/// asked for what the widget would: the checkout start (`url`, `response`: `fetch`'s promise) and
+/// the language file (`lang`, `strings`), and where language files are (`locales`, a URL). Bad
+/// settings render an error in the widget's place and emit `momentum:error`; nothing is thrown
+/// into the host page.
 #[wasm_bindgen]
 pub fn mount(element: web_sys::HtmlElement, root: web_sys::HtmlElement, preload: JsValue) {
     #[cfg(feature = "debug")]
@@ -43,11 +46,18 @@ pub fn mount(element: web_sys::HtmlElement, root: web_sys::HtmlElement, preload:
         host.report_error("config_invalid", &error.to_string(), Some(error.field));
     }
     let fallback = safe_fallback(host.attribute("fallback"));
-    let preload =
-        js::get_string(&preload, "url").zip(js::get(&preload, "response").dyn_into().ok());
+    let request = |name: &str, promise: &str| {
+        js::get_string(&preload, name).zip(js::get(&preload, promise).dyn_into().ok())
+    };
+    let strings = texts::Preload {
+        request: request("lang", "strings"),
+        locales: js::get_string(&preload, "locales"),
+        placeholder: js::get_string(&preload, "placeholder"),
+    };
+    let preload = request("url", "response");
     // The view owns everything the widget needs; the handle lives as long as the page.
     std::mem::forget(leptos::mount::mount_to(root, move || {
-        leptos::view! { <ui::widget::Widget host config fallback preload/> }
+        leptos::view! { <ui::widget::Widget host config fallback preload strings/> }
     }));
 }
 

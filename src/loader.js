@@ -6,7 +6,13 @@ import init, { mount } from 'momentum-glue';
 import css from 'momentum-style';
 
 const TAG = 'momentum-checkout';
-const SETTINGS = ['offer', 'api', 'fallback', 'locale', 'config', 'sticky'];
+const SETTINGS = ['offer', 'api', 'fallback', 'locale', 'config', 'sticky', 'theme'];
+// Set by xtask at build time from core/locales: the languages shipped (core's i18n::LANGUAGES) and,
+// per language, the loader's own three strings (placeholder, error title, fallback link).
+/* global MOMENTUM_LANGUAGES, MOMENTUM_LOADER_TEXTS */
+const LANGUAGES = MOMENTUM_LANGUAGES;
+const PSEUDO = 'en-XA';
+const RTL = ['ar', 'he', 'fa', 'ur'];
 const w = window;
 const doc = document;
 const here = stripQuery(import.meta.url);
@@ -20,41 +26,81 @@ function emit(target, name, detail) {
   target.dispatchEvent(new CustomEvent('momentum:' + name, { bubbles: true, composed: true, detail }));
 }
 
-// The offer and its quotes, asked for now, while the wasm downloads: one CORS-simple GET (no
-// preflight). The URL is built as the widget builds it (core's `EmbedConfig::checkout_url` and
-// `buyer_country`); the widget uses this answer only if it would ask for exactly this URL.
-function preload(settings) {
-  const offer = settings.offer && String(settings.offer).trim();
-  const api = settings.api && String(settings.api).trim();
-  if (!offer || !api || settings.config) return undefined;
-  const tag = String(settings.locale || navigator.language || '');
-  const region = tag.split('-').slice(1).find((part) => /^[a-z]{2}$/i.test(part));
-  const url = api.replace(/\/+$/, '') + '/v1/offers/' + offer + '/checkout?country=' + (region || 'us').toUpperCase();
+// The shopper's language, chosen as core's `i18n::negotiate` chooses it: `data-locale` alone when
+// set, else the browser's languages; an exact tag, else the same primary language, else English.
+function language(settings) {
+  const asked = settings.locale ? [settings.locale] : navigator.languages || [navigator.language];
+  for (const tag of asked) {
+    const wanted = String(tag || '').trim().toLowerCase();
+    const exact = LANGUAGES.find((l) => l.toLowerCase() === wanted);
+    if (exact) return exact;
+    let primary = wanted.split(/[-_]/)[0];
+    if (primary === 'iw') primary = 'he';
+    const same = LANGUAGES.find((l) => l !== PSEUDO && l.split('-')[0].toLowerCase() === primary);
+    if (same) return same;
+  }
+  return 'en';
+}
+
+function texts(lang) {
+  return MOMENTUM_LOADER_TEXTS[lang] || MOMENTUM_LOADER_TEXTS.en;
+}
+
+function get(url) {
   const signal = AbortSignal.timeout ? AbortSignal.timeout(15000) : undefined;
   const response = fetch(url, { signal });
   response.catch(() => {}); // the widget reads the failure; the page must not see it as unhandled
-  return { url, response };
+  return response;
+}
+
+// Everything the widget will ask for first, asked for now, while the wasm downloads: the offer and
+// its quotes (one CORS-simple GET, no preflight) and the shopper's language file (none for English,
+// which is built in). The checkout URL is built as the widget builds it (core's
+// `EmbedConfig::checkout_url` and `buyer_country`); the widget uses each answer only if it would
+// ask for exactly that.
+function preload(settings) {
+  const lang = language(settings);
+  const locales = new URL('locales/', import.meta.url).href;
+  const strings = lang === 'en' ? undefined : get(locales + lang + '.json');
+  const out = { lang, strings, locales, placeholder: texts(lang)[0] };
+  const offer = settings.offer && String(settings.offer).trim();
+  const api = settings.api && String(settings.api).trim();
+  if (!offer || !api || settings.config) return out;
+  const tag = String(settings.locale || navigator.language || '');
+  const region = tag.split('-').slice(1).find((part) => /^[a-z]{2}$/i.test(part));
+  out.url = api.replace(/\/+$/, '') + '/v1/offers/' + offer + '/checkout?country=' + (region || 'us').toUpperCase();
+  out.response = get(out.url);
+  return out;
+}
+
+function settingsOf(el) {
+  const settings = {};
+  for (const name of SETTINGS) settings[name] = el.getAttribute(name);
+  return settings;
 }
 
 // The checkout's place, kept at its height until the wasm renders it (see .m-skeleton), so the host
 // page does not jump. The widget's own loading state is the same element.
-function skeleton() {
+function skeleton(text) {
   const box = doc.createElement('p');
   box.className = 'm-card m-skeleton';
+  box.setAttribute('part', 'card');
   box.setAttribute('role', 'status');
-  box.textContent = 'Loading checkout…';
+  box.textContent = text;
   return box;
 }
 
 function fail(el, code, message) {
+  const [, title_text, link_text] = texts(el.momentumLang);
   console.error('[momentum] ' + message);
   const root = el.momentumRoot;
   const box = doc.createElement('div');
   box.className = 'm-card m-error';
+  box.setAttribute('part', 'card error');
   box.setAttribute('role', 'alert');
   const title = doc.createElement('p');
   title.className = 'm-error-title';
-  title.textContent = 'This checkout can’t load here.';
+  title.textContent = title_text;
   const detail = doc.createElement('p');
   detail.className = 'm-error-detail';
   detail.textContent = message;
@@ -64,7 +110,7 @@ function fail(el, code, message) {
     const link = doc.createElement('a');
     link.className = 'm-button';
     link.href = href;
-    link.textContent = 'Continue to checkout';
+    link.textContent = link_text;
     box.append(link);
   }
   root.replaceChildren(box);
@@ -90,9 +136,16 @@ function start() {
       if (this.momentumRoot) return;
       const shadow = this.shadowRoot || this.attachShadow({ mode: 'open' });
       shadow.adoptedStyleSheets = [sheet];
+      // Its first requests go out now, whether a script tag, 'mount' or the page's HTML made it.
+      const settings = settingsOf(this);
+      const preloaded = this.momentumError ? { lang: language(settings) } : preload(settings);
+      this.momentumPreload = preloaded;
+      const lang = (this.momentumLang = preloaded.lang);
       const root = doc.createElement('div');
       root.className = 'm-root';
-      root.append(skeleton());
+      root.lang = lang;
+      root.dir = RTL.includes(lang.split('-')[0]) ? 'rtl' : 'ltr';
+      root.append(skeleton(texts(lang)[0]));
       shadow.replaceChildren(root);
       this.momentumRoot = root;
       if (this.momentumError) return fail(this, 'target_missing', this.momentumError);
@@ -118,7 +171,6 @@ function start() {
     }
     // Set before insertion: connecting the element runs connectedCallback synchronously.
     el.momentumError = error;
-    if (!error) el.momentumPreload = preload(settings);
     place(el);
     return el;
   }

@@ -22,6 +22,8 @@ use crate::decode;
 use crate::funnel_log::FunnelLog;
 use crate::host::{self, Host};
 use crate::js;
+use crate::texts::Texts;
+use momentum_core::i18n::{self, Msg};
 
 mod addons;
 
@@ -31,7 +33,7 @@ const QUOTE_RETRY_MS: [u32; 2] = [500, 1_500];
 /// How long the checkout waits for the page to register its payment provider.
 const ADAPTER_WAIT_MS: u32 = 5_000;
 
-/// What the shopper reads after closing the 3-D Secure dialog.
+/// What the `payment_failed` event says after the shopper closed the 3-D Secure dialog.
 const CANCELED_MESSAGE: &str =
     "Authentication was canceled, so nothing was charged. You can try again.";
 
@@ -92,6 +94,11 @@ pub struct Session {
     pub(crate) host: StoredValue<Host, LocalStorage>,
     api: StoredValue<String>,
     pub locale: StoredValue<Option<String>>,
+    /// The widget's strings in the shopper's language.
+    texts: StoredValue<Texts, LocalStorage>,
+    /// The creator's copy as the backend sends it (quote lines, refund terms) → its translation.
+    translations: StoredValue<Vec<(String, String)>>,
+    /// The offer, its copy in the shopper's language.
     pub offer: StoredValue<OfferConfig>,
     pub variant: StoredValue<Option<String>>,
     pub adapter: StoredValue<Option<JsValue>, LocalStorage>,
@@ -135,9 +142,15 @@ impl Session {
         api: String,
         locale: Option<String>,
         sticky: Sticky,
-        mut offer: OfferConfig,
+        offer: OfferConfig,
         country: String,
+        texts: Texts,
     ) -> Self {
+        // The shopper's language: the creator's overrides of our strings, and their copy.
+        let lang = texts.lang();
+        let texts = texts.with_overrides(offer.messages(lang));
+        let translations = offer.translations(lang);
+        let mut offer = offer.localized(lang);
         let bucket = host::ab_bucket(sticky);
         let holdout = offer.in_holdout(bucket);
         let variant = match holdout {
@@ -167,6 +180,8 @@ impl Session {
             host: StoredValue::new_local(host),
             api: StoredValue::new(api),
             locale: StoredValue::new(locale),
+            texts: StoredValue::new_local(texts),
+            translations: StoredValue::new(translations),
             offer: StoredValue::new(offer),
             variant: StoredValue::new(variant),
             adapter: StoredValue::new_local(None),
@@ -190,6 +205,38 @@ impl Session {
             initiated: StoredValue::new(false),
             challenge_done: StoredValue::new_local(None),
         }
+    }
+
+    /// The widget's strings (one shared copy: this clones a pointer).
+    pub fn texts(&self) -> Texts {
+        self.texts.get_value()
+    }
+
+    /// The text of `msg` in the shopper's language.
+    pub fn t(&self, msg: Msg) -> String {
+        self.texts().get(msg)
+    }
+
+    /// The text of `msg` with its placeholders filled in.
+    pub fn t_with(&self, msg: Msg, args: &[(&str, &str)]) -> String {
+        self.texts().fill(msg, args)
+    }
+
+    /// A creator text as the backend sent it, in the shopper's language when the creator
+    /// translated it.
+    pub fn translate(&self, text: &str) -> String {
+        self.translations.with_value(|pairs| {
+            pairs
+                .iter()
+                .find(|(base, _)| base == text)
+                .map_or_else(|| text.to_owned(), |(_, translated)| translated.clone())
+        })
+    }
+
+    /// What the shopper reads about a failure with `code`: our words for it, or the backend's
+    /// `message` (written for shoppers) when we have none.
+    pub fn reason(&self, code: &str, message: &str) -> String {
+        i18n::for_code(code).map_or_else(|| message.to_owned(), |msg| self.t(msg))
     }
 
     fn url(&self, path: &str) -> String {
@@ -309,13 +356,13 @@ impl Session {
                 {
                     return;
                 }
-                let message = match answer {
+                let (shopper, message) = match answer {
                     Ok(quotes) => {
                         self.blocked.set(None);
                         self.quotes.set(Some(quotes));
                         return;
                     }
-                    Err(message) => message,
+                    Err(failure) => failure,
                 };
                 if let Some(delay) = QUOTE_RETRY_MS.get(failures) {
                     failures += 1;
@@ -324,13 +371,10 @@ impl Session {
                 }
                 if !cart.1 {
                     self.report("quote_failed", &message);
-                    return self.blocked.set(Some(message));
+                    return self.blocked.set(Some(self.t(shopper)));
                 }
                 self.report("exit_offer_unavailable", &message);
-                self.notice.set(Some(
-                    "The discount could not be applied just now, so this is the regular price."
-                        .into(),
-                ));
+                self.notice.set(Some(self.t(Msg::DiscountUnavailable)));
                 self.exit_offer.set(false);
                 if self.priced_for_current_cart() {
                     return;
@@ -340,7 +384,8 @@ impl Session {
         });
     }
 
-    async fn fetch_quotes(&self, country: &str, exit_offer: bool) -> Result<Quotes, String> {
+    /// Both quotes, or what to tell the shopper and the `quote_failed` event's message.
+    async fn fetch_quotes(&self, country: &str, exit_offer: bool) -> Result<Quotes, (Msg, String)> {
         let body = js::object(&[
             ("offer_id", self.offer_id().into()),
             ("variant", self.variant_json()),
@@ -356,9 +401,17 @@ impl Session {
             bearer: None,
         })
         .await;
-        answer
-            .map_err(|e| e.message())
-            .and_then(|json| read_quotes(&json, country, exit_offer))
+        let json = answer.map_err(|e| {
+            let shopper = i18n::for_code(e.code()).unwrap_or(Msg::ServerError);
+            (shopper, e.message())
+        })?;
+        read_quotes(&json, country, exit_offer).map_err(|message| {
+            let shopper = match message == mismatch() {
+                true => Msg::TotalsMismatch,
+                false => Msg::ServerError,
+            };
+            (shopper, message)
+        })
     }
 
     /// The quotes on screen price the cart as it would be ordered (country, exit-offer discount).
@@ -385,7 +438,7 @@ impl Session {
                 Ok(adapter) => self.adapter.set_value(Some(adapter)),
                 Err(message) => {
                     self.report("payment_unavailable", &message);
-                    self.blocked.set(Some(message));
+                    self.blocked.set(Some(self.t(Msg::PaymentUnavailable)));
                 }
             }
         });
@@ -438,7 +491,7 @@ impl Session {
         let email = self.email.get_untracked().trim().to_owned();
         let email_ok = is_plausible_email(&email);
         self.email_error
-            .set((!email_ok).then(|| "Enter your email address, like name@example.com.".into()));
+            .set((!email_ok).then(|| self.t(Msg::EmailInvalid)));
         let (Some(quote), Some(adapter)) = (
             self.quotes.with_untracked(|_| self.quote()),
             self.adapter.get_value(),
@@ -481,7 +534,7 @@ impl Session {
                 .and_then(|t| {
                     t.as_string()
                         .filter(|t| !t.is_empty())
-                        .ok_or_else(|| "The payment provider returned no token.".into())
+                        .ok_or_else(|| self.t(Msg::CardCheckFailed))
                 });
             let token = match token {
                 Ok(token) => token,
@@ -555,7 +608,7 @@ impl Session {
                 Payment::Paid { .. } => return self.paid().await,
                 Payment::Declined { code, message } => {
                     self.secrets.update_value(|s| *s = Secrets::default());
-                    self.payment_error.set(Some(message.clone()));
+                    self.payment_error.set(Some(self.reason(&code, &message)));
                     if code == "price_changed" {
                         // Nothing was charged: show the new total; the shopper decides again.
                         self.load_quotes();

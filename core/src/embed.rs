@@ -9,7 +9,9 @@ use core::fmt;
 
 /// Attributes the widget understands; anything else named `data-*`/plain on the element is ignored
 /// (host pages put their own attributes on elements), but these are validated.
-pub const ATTRIBUTES: [&str; 6] = ["offer", "api", "fallback", "locale", "config", "sticky"];
+pub const ATTRIBUTES: [&str; 7] = [
+    "offer", "api", "fallback", "locale", "config", "sticky", "theme",
+];
 
 /// Where the widget keeps the shopper's A/B assignment (see the README's privacy section).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,7 +39,8 @@ pub struct EmbedConfig {
     pub api: String,
     /// Where to send shoppers when the widget cannot run (no WebAssembly, broken config).
     pub fallback: Option<String>,
-    /// BCP 47 locale for prices and dates; the browser's language when absent.
+    /// BCP 47 locale for the widget's language, prices and dates; the browser's languages when
+    /// absent.
     pub locale: Option<String>,
     /// Where the A/B assignment is kept.
     pub sticky: Sticky,
@@ -123,6 +126,16 @@ impl EmbedConfig {
                         "must be \"tab\" (the default) or \"browser\" (with the shopper's consent)",
                 }),
             };
+        // The palette is pure CSS (`:host([theme=…])`); a typo must still be an error, not light.
+        if !matches!(
+            get("theme").as_deref(),
+            None | Some("" | "light" | "dark" | "auto")
+        ) {
+            return Err(EmbedError {
+                field: "theme",
+                problem: "must be \"light\" (the default), \"dark\" or \"auto\" (the shopper's system setting)",
+            });
+        }
         Ok(Self {
             offer,
             inline,
@@ -232,6 +245,14 @@ mod tests {
         assert_eq!(with("browser").unwrap().sticky, Sticky::Browser);
         assert_eq!(with("tab").unwrap().sticky, Sticky::Tab);
         assert_eq!(with("forever").unwrap_err().field, "sticky");
+        for theme in ["light", "dark", "auto", ""] {
+            assert!(
+                parse(&[base[0], base[1], ("theme", theme)]).is_ok(),
+                "{theme}"
+            );
+        }
+        let error = parse(&[base[0], base[1], ("theme", "night")]).unwrap_err();
+        assert_eq!(error.to_string(), "data-theme: must be \"light\" (the default), \"dark\" or \"auto\" (the shopper's system setting)");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod copy_budget;
 pub mod exit_intent;
 pub mod funnel;
+pub mod i18n;
 pub mod metrics;
 pub mod money;
 pub mod offer;

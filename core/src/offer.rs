@@ -12,6 +12,11 @@ use crate::exit_intent::Thresholds;
 use crate::money::{Currency, MAX_PRICE_MINOR};
 use crate::tax::TaxMode;
 
+mod locales;
+pub use locales::{
+    lookup, message_for_key, LocaleConfig, Pairs, COPY_FIELDS, MAX_MESSAGE, PLURAL_CATEGORIES,
+};
+
 /// Longest label (receipt line) a creator may write, in characters.
 pub const MAX_LABEL: usize = 80;
 /// Longest headline, in characters.
@@ -204,6 +209,17 @@ pub struct OfferConfig {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub holdout: Option<HoldoutConfig>,
+    /// The offer in other languages, by language tag (`de`, `pt-BR`): overrides of the widget's
+    /// strings and translations of the copy above.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            with = "locales::pairs",
+            skip_serializing_if = "Vec::is_empty"
+        )
+    )]
+    pub locales: Pairs<LocaleConfig>,
 }
 
 /// One problem with an offer config (or a request), named by field path.
@@ -471,6 +487,7 @@ impl OfferConfig {
             }
         }
         check_text(&mut errors, "refund_terms", &self.refund_terms, MAX_TEXT);
+        self.locale_problems(&mut errors);
         if !is_valid_fallback_url(&self.fallback_url) {
             errors.push(FieldError::new(
                 "fallback_url",
@@ -687,6 +704,7 @@ pub fn demo_offer() -> OfferConfig {
             VariantConfig { id: "b".into(), weight: 1, bump_price: Some(700), bump_label: Some("Add the 40 mobile presets pack (launch price)".into()), ..VariantConfig::default() },
         ],
         holdout: None,
+        locales: Vec::new(),
     }
 }
 
@@ -719,6 +737,7 @@ pub fn demo_offer_jpy() -> OfferConfig {
         fallback_url: "https://example.com/checkout/tokyo-night-presets".into(),
         variants: Vec::new(),
         holdout: None,
+        locales: Vec::new(),
     }
 }
 
@@ -756,6 +775,7 @@ pub fn demo_offer_kwd() -> OfferConfig {
         fallback_url: "https://example.com/checkout/desert-light-course".into(),
         variants: Vec::new(),
         holdout: None,
+        locales: Vec::new(),
     }
 }
 

@@ -63,6 +63,16 @@ export class Checkout {
     await expect(this.receiptHeading).toBeFocused();
   }
 
+  /** Every control a thumb uses is at least 44 px tall (the bump's whole label is its target). */
+  async expectTouchTargets() {
+    // Located by id, not by name: the same check runs in every language.
+    const targets = ['.m-pay', '#m-email', '#m-country', '.m-bump-label'].map((s) => this.root.locator(s));
+    for (const target of [...targets, this.card]) {
+      const box = (await target.boundingBox())!;
+      expect(box.height).toBeGreaterThanOrEqual(44);
+    }
+  }
+
   async fill(email: string, card: string) {
     await this.email.fill(email);
     await this.card.fill(card);

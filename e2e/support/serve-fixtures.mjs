@@ -1,5 +1,5 @@
-// Serves the host-page fixtures in e2e/fixtures on HOST_ORIGIN. {{BUNDLE}}, {{API}} and {{NONCE}}
-// in a fixture are filled in per request; pages listed in POLICIES get that Content-Security-Policy.
+// Serves the host-page fixtures in e2e/fixtures on HOST_ORIGIN. {{BUNDLE}}, {{API}}, {{NONCE}} and
+// {{OFFER}}, {{LOCALE}}, {{THEME}} (from the query) in a fixture are filled in per request; pages listed in POLICIES get that Content-Security-Policy.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -38,6 +38,12 @@ const CACHEABLE = new Set(['exit.html', 'elsewhere.html']);
 // here as a creator's site would serve it (only with --gateway stripe behind API).
 const PROXIED = { 'stripe.html': '/stripe/example.html' };
 
+// A query parameter for an attribute of the page's script tag: letters, digits and '-' only.
+function setting(url, name, fallback) {
+  const value = url.searchParams.get(name) ?? fallback;
+  return /^[A-Za-z0-9-]*$/.test(value) ? value : fallback;
+}
+
 createServer(async (req, res) => {
   const url = new URL(req.url, HOST);
   const name = basename(url.pathname) || 'plain.html';
@@ -59,7 +65,10 @@ createServer(async (req, res) => {
     const page = (await readFile(join(dir, name), 'utf8'))
       .replaceAll('{{BUNDLE}}', `${bundle}/momentum.js`)
       .replaceAll('{{API}}', API)
-      .replaceAll('{{NONCE}}', nonce);
+      .replaceAll('{{NONCE}}', nonce)
+      .replaceAll('{{OFFER}}', setting(url, 'offer', 'creator-course'))
+      .replaceAll('{{LOCALE}}', setting(url, 'locale', ''))
+      .replaceAll('{{THEME}}', setting(url, 'theme', ''));
     const headers = {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': CACHEABLE.has(name) ? 'no-cache' : 'no-store',

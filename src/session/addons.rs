@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use momentum_core::api::{AddonKind, OfferState};
 use momentum_core::checkout::{Outcome, Payment};
 use momentum_core::funnel::{self, Card, Stage};
+use momentum_core::i18n::Msg;
 use wasm_bindgen::JsValue;
 
 use super::{answer_json, offer_state, outcome, read_receipt, Receipt, Secrets, Session};
@@ -94,7 +95,7 @@ impl Session {
             Ok(receipt) => Some(receipt),
             Err(message) => {
                 self.report("receipt_invalid", &message);
-                self.blocked.set(Some(message));
+                self.blocked.set(Some(self.t(Msg::ServerError)));
                 None
             }
         }
@@ -211,9 +212,8 @@ impl Session {
                             "_failed",
                             &[("code", "authentication_canceled".into())],
                         );
-                        self.addon_note.set(Some(
-                            "Authentication was canceled, so the add-on was not charged.".into(),
-                        ));
+                        self.addon_note
+                            .set(Some(self.t(Msg::AddonAuthenticationCanceled)));
                         return self.show_receipt();
                     }
                 },
@@ -229,14 +229,10 @@ impl Session {
                     return self.advance(receipt);
                 }
                 Payment::Declined { code, message } => {
+                    let reason = self.reason(&code, &message);
                     self.emit_addon(kind, "_failed", &[("code", code.into())]);
-                    self.addon_note.set(Some(
-                        [
-                            &message,
-                            " The add-on was not charged; your purchase stands.",
-                        ]
-                        .concat(),
-                    ));
+                    let note = [&reason, " ", &self.t(Msg::AddonNotCharged)].concat();
+                    self.addon_note.set(Some(note));
                     if let Some(receipt) = self.current_receipt().await {
                         self.advance(receipt);
                     }
@@ -298,7 +294,9 @@ impl Session {
             }
             self.declining.set(false);
             match answer {
-                Err(error) if error.outcome_unknown() => self.addon_note.set(Some(error.message())),
+                Err(error) if error.outcome_unknown() => self
+                    .addon_note
+                    .set(Some(self.reason(error.code(), &error.message()))),
                 answer => {
                     if answer.is_ok() {
                         self.emit_addon(kind, "_declined", &[]);

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use momentum_core::api::AddonKind;
 use momentum_core::checkout::Payment;
 use momentum_core::funnel::ARM_DELAY_MS;
+use momentum_core::i18n::Msg;
 use std::time::Duration;
 
 use crate::intl;
@@ -32,13 +33,8 @@ pub fn AddonCard(
     let locale = session.locale.get_value();
     let price = intl::format(money(currency, card.amount), locale.as_deref());
     let refund_terms = session.offer.with_value(|o| o.refund_terms.clone());
-    let add = ["Add for ", &price].concat();
-    let friction = [
-        "One-click add · charged now to ",
-        &paid_with,
-        " · one-time charge",
-    ]
-    .concat();
+    let add = session.t_with(Msg::AddonAccept, &[("price", &price)]);
+    let friction = session.t_with(Msg::AddonTerms, &[("card", &paid_with)]);
 
     // The buttons arm once the card has been painted and on screen for half a second; until then
     // they say so (aria-disabled) and the session checks the time again.
@@ -78,12 +74,15 @@ pub fn AddonCard(
     });
 
     let busy = move || session.addon.with(Payment::is_busy) || session.declining.get();
-    let status = move || match session.addon.get() {
-        Payment::Submitting { .. } => Some("Adding it to your order…"),
-        Payment::Authenticating { .. } => Some("Waiting for your bank to confirm…"),
-        Payment::Processing { .. } => Some("Your bank is processing the payment…"),
-        Payment::Checking { .. } => Some("Checking your payment… You will not be charged twice."),
-        _ => session.declining.get().then_some("One moment…"),
+    let status = move || {
+        let msg = match session.addon.get() {
+            Payment::Submitting { .. } => Msg::AddonSubmitting,
+            Payment::Authenticating { .. } => Msg::StatusAuthenticating,
+            Payment::Processing { .. } => Msg::StatusProcessing,
+            Payment::Checking { .. } => Msg::StatusChecking,
+            _ => session.declining.get().then_some(Msg::OneMoment)?,
+        };
+        Some(session.t(msg))
     };
     let gave_up = move || {
         session
@@ -97,26 +96,28 @@ pub fn AddonCard(
         _ => None,
     };
     html! {
-        <p class="m-card m-paid" role="status">
-            <span>"✓ Payment received"</span>
-            <OrderNumber order_id/>
+        <p class="m-card m-paid" part="card" role="status">
+            <span>{session.t(Msg::PaymentReceived)}</span>
+            <OrderNumber label=session.t(Msg::OrderLabel) order_id/>
         </p>
         <section
             node_ref=sheet
             popover="manual"
             class="m-card m-addon"
+            part="card addon-card"
             aria-labelledby="m-addon-title"
             aria-describedby="m-addon-deliverable"
             data-testid=kind.as_str()
         >
-            <h2 id="m-addon-title" class="m-title" tabindex="-1" node_ref=heading>
-                <span class="m-visually-hidden">"One-time offer: "</span>
-                {card.headline}
+            <h2 id="m-addon-title" class="m-title" part="heading" tabindex="-1" node_ref=heading>
+                <span class="m-visually-hidden">{session.t(Msg::OneTimeOffer)} " "</span>
+                <span dir="auto">{card.headline}</span>
             </h2>
-            <p id="m-addon-deliverable">{card.deliverable}</p>
+            <p id="m-addon-deliverable" dir="auto">{card.deliverable}</p>
             <button
                 type="button"
                 class="m-button m-pay"
+                part="button pay-button"
                 aria-disabled=move || (busy() || !armed.get()).to_string()
                 on:click=move |ev| {
                     session.accept(kind, ev.is_trusted(), shown_at.get_value());
@@ -125,21 +126,21 @@ pub fn AddonCard(
                 {add}
             </button>
             <p class="m-muted m-small">{friction}</p>
-            <p class="m-muted m-small">{refund_terms}</p>
+            <p class="m-muted m-small" dir="auto">{refund_terms}</p>
             <p class="m-status" role="status">{status}</p>
             <p class="m-error-detail" role="alert">{move || session.addon_note.get()}</p>
             <Show when=gave_up>
-                <button type="button" class="m-button m-secondary" on:click=move |_| session.check_addon_again(kind)>
-                    "Check again"
+                <button type="button" class="m-button m-secondary" part="button secondary-button" on:click=move |_| session.check_addon_again(kind)>
+                    {session.t(Msg::CheckAgain)}
                 </button>
             </Show>
             <button
                 type="button"
-                class="m-button m-secondary"
+                class="m-button m-secondary" part="button secondary-button"
                 aria-disabled=move || (busy() || !armed.get()).to_string()
                 on:click=move |_| session.decline(kind, shown_at.get_value())
             >
-                "No thanks"
+                {session.t(Msg::NoThanks)}
             </button>
         </section>
         {challenge}

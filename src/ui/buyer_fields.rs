@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use momentum_core::i18n::Msg;
 use momentum_core::tax::COUNTRIES;
 
 use crate::intl;
@@ -10,12 +11,13 @@ pub fn BuyerFields(
     /// The checkout session.
     session: Session,
 ) -> impl IntoView {
-    let locale = session.locale.get_value();
+    // Names and their order in the shopper's language, from Intl (no country list of our own).
+    let lang = session.texts().lang();
     let mut countries: Vec<(String, &str)> = COUNTRIES
         .split(' ')
-        .map(|code| (intl::country_name(code, locale.as_deref()), code))
+        .map(|code| (intl::country_name(code, Some(lang)), code))
         .collect();
-    countries.sort();
+    intl::sort(&mut countries, lang);
     let selected = session.country.get_untracked();
     let options = countries
         .into_iter()
@@ -24,9 +26,11 @@ pub fn BuyerFields(
     let busy = move || session.payment.with(|p| p.is_busy());
     html! {
         <div class="m-field">
-            <label for="m-email">"Email for your receipt"</label>
+            <label for="m-email">{session.t(Msg::EmailLabel)}</label>
             <input
                 id="m-email"
+                // An address reads left to right in every language.
+                dir="ltr"
                 type="email"
                 inputmode="email"
                 autocomplete="email"
@@ -43,7 +47,7 @@ pub fn BuyerFields(
             <p id="m-email-error" class="m-field-error">{move || session.email_error.get()}</p>
         </div>
         <div class="m-field">
-            <label for="m-country">"Country"</label>
+            <label for="m-country">{session.t(Msg::CountryLabel)}</label>
             <select
                 id="m-country"
                 autocomplete="country"

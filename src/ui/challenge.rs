@@ -1,6 +1,8 @@
 use leptos::html::Dialog;
 use leptos::prelude::*;
 
+use momentum_core::i18n::Msg;
+
 use crate::session::Session;
 
 /// The bank's 3-D Secure challenge in a modal dialog (top layer, focus inside, Escape cancels).
@@ -19,6 +21,7 @@ pub fn Challenge(
         <dialog
             node_ref=dialog
             class="m-dialog m-challenge"
+            part="dialog"
             aria-labelledby="m-challenge-title"
             on:cancel=move |ev: web_sys::Event| {
                 ev.prevent_default();
@@ -27,11 +30,11 @@ pub fn Challenge(
         >
             // Focus starts on the heading, not in the bank's frame, so Escape reaches the dialog.
             <h2 id="m-challenge-title" class="m-title" tabindex="-1" autofocus>
-                "Confirm this payment with your bank"
+                {session.t(Msg::ChallengeTitle)}
             </h2>
-            <iframe class="m-challenge-frame" src=url title="Bank authentication (3-D Secure)"></iframe>
-            <button type="button" class="m-button m-secondary" on:click=move |_| session.cancel_challenge()>
-                "Cancel payment"
+            <iframe class="m-challenge-frame" src=url title=session.t(Msg::ChallengeFrame)></iframe>
+            <button type="button" class="m-button m-secondary" part="button secondary-button" on:click=move |_| session.cancel_challenge()>
+                {session.t(Msg::ChallengeCancel)}
             </button>
         </dialog>
     }

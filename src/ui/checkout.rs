@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 use momentum_core::checkout::Payment;
+use momentum_core::i18n::Msg;
 
 use crate::lazy;
 use crate::session::Session;
@@ -41,9 +42,7 @@ pub fn Checkout(
     let summary = move || {
         let quote = session.quote()?;
         let currency = session.currency()?;
-        Some(
-            html! { <OrderSummary quote currency locale=session.locale.get_value() caption="Order summary"/> },
-        )
+        Some(html! { <OrderSummary session quote currency caption=session.t(Msg::OrderSummary)/> })
     };
     let challenge = move || match session.payment.get() {
         Payment::Authenticating { url, .. } if !session.provider_authenticates() => {
@@ -54,6 +53,7 @@ pub fn Checkout(
     html! {
         <form
             class="m-card m-checkout"
+            part="card checkout"
             aria-labelledby="m-product-name"
             novalidate
             on:focusin=move |_| session.initiate()
@@ -68,7 +68,7 @@ pub fn Checkout(
             <p class="m-error-detail" role="alert">{move || session.blocked.get()}</p>
             <p class="m-status" role="status">{move || session.notice.get()}</p>
             <PayButton session/>
-            <p class="m-muted m-small">{session.offer.with_value(|o| o.refund_terms.clone())}</p>
+            <p class="m-muted m-small" dir="auto">{session.offer.with_value(|o| o.refund_terms.clone())}</p>
         </form>
         {challenge}
         {exit_offer}

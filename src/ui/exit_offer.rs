@@ -1,6 +1,7 @@
 use leptos::html::Dialog;
 use leptos::prelude::*;
 use momentum_core::checkout::Payment;
+use momentum_core::i18n::Msg;
 use momentum_core::quote::discounted_price;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlElement, KeyboardEvent};
@@ -121,26 +122,27 @@ pub fn ExitOffer(
         let discounted = discounted_price(amount, percent).ok()?;
         let format = |minor| intl::format(money(currency, minor), locale.as_deref());
         let (now, was) = (format(discounted), format(amount));
-        Some([now.as_str(), " instead of ", was.as_str()].concat())
+        Some(session.t_with(Msg::ExitPrice, &[("now", &now), ("was", &was)]))
     };
-    let accept_label = ["Take ", &percent.to_string(), "% off"].concat();
+    let accept_label = session.t_with(Msg::ExitAccept, &[("percent", &percent.to_string())]);
     Some(html! {
         <dialog
             node_ref=dialog
             class="m-dialog m-exit"
+            part="dialog"
             aria-labelledby="m-exit-title"
             aria-describedby="m-exit-body"
             on:keydown=keep_focus
             on:close=move |_| closed()
         >
-            <h2 id="m-exit-title" class="m-title">{config.headline}</h2>
+            <h2 id="m-exit-title" class="m-title" part="heading" dir="auto">{config.headline}</h2>
             <div id="m-exit-body">
-                <p>{config.body}</p>
+                <p dir="auto">{config.body}</p>
                 <p class="m-price">{price}</p>
             </div>
             <form method="dialog" class="m-exit-actions">
-                <button class="m-button" value="accept">{accept_label}</button>
-                <button class="m-button m-secondary" value="decline">"No thanks"</button>
+                <button class="m-button" part="button" value="accept">{accept_label}</button>
+                <button class="m-button m-secondary" part="button secondary-button" value="decline">{session.t(Msg::NoThanks)}</button>
             </form>
         </dialog>
     })

@@ -1,5 +1,7 @@
 use leptos::prelude::*;
 
+use momentum_core::i18n::Msg;
+
 use crate::intl;
 use crate::session::{money, Session};
 
@@ -28,12 +30,12 @@ pub fn OrderBump(
                     .lines
                     .iter()
                     .find(|l| l.id == "bump")
-                    .map(|l| l.label.clone())
+                    .map(|l| session.translate(&l.label))
             })
         })
     };
     Some(html! {
-        <div class="m-bump">
+        <div class="m-bump" part="bump">
             <input
                 type="checkbox"
                 id="m-bump"
@@ -44,10 +46,12 @@ pub fn OrderBump(
                 on:change=move |ev| session.set_bump(event_target_checked(&ev))
             />
             <label for="m-bump" class="m-bump-label">
-                <span class="m-bump-price">"Add for " {price}</span>
-                <span>{move || label().unwrap_or_else(|| bump.label.clone())}</span>
+                <span class="m-bump-price">
+                    {move || price().map(|price| session.t_with(Msg::BumpPrice, &[("price", &price)]))}
+                </span>
+                <span dir="auto">{move || label().unwrap_or_else(|| bump.label.clone())}</span>
             </label>
-            <p id="m-bump-description" class="m-muted m-small">{bump.description.clone()}</p>
+            <p id="m-bump-description" class="m-muted m-small" dir="auto">{bump.description.clone()}</p>
         </div>
     })
 }

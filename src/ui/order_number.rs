@@ -5,12 +5,14 @@ use leptos::prelude::*;
 /// (one click selects all of it for copying, and screen readers read it whole).
 #[component]
 pub fn OrderNumber(
+    /// The word before the id, in the shopper's language.
+    label: String,
     /// The order id as the backend sent it.
     order_id: String,
 ) -> impl IntoView {
     html! {
         <span class="m-order">
-            "Order "
+            {label} " "
             <span class="m-order-id" data-testid="order-id">{order_id}</span>
         </span>
     }

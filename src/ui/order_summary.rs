@@ -1,33 +1,37 @@
 use leptos::prelude::*;
+use momentum_core::i18n::Msg;
 use momentum_core::money::Currency;
 use momentum_core::quote::Quote;
 
 use crate::intl;
-use crate::session::money;
+use crate::session::{money, Session};
 
 /// Line items, tax and total; the same table on the checkout and on the receipt.
 #[component]
 pub fn OrderSummary(
+    /// The session: its locale for amounts, its language for words and the creator's labels.
+    session: Session,
     /// The lines to show (the total was checked to equal their sum before it got here).
     quote: Quote,
     /// Currency of every amount.
     currency: Currency,
-    /// Locale for amounts.
-    locale: Option<String>,
     /// Accessible name of the table.
-    caption: &'static str,
+    caption: String,
 ) -> impl IntoView {
+    let locale = session.locale.get_value();
     let format = move |minor: i64| intl::format(money(currency, minor), locale.as_deref());
     let lines = quote
         .lines
         .iter()
-        .map(|line| html! { <tr data-line=line.id.clone()><th scope="row">{line.label.clone()}</th><td>{format(line.amount)}</td></tr> })
+        .map(|line| html! { <tr data-line=line.id.clone()><th scope="row" dir="auto">{session.translate(&line.label)}</th><td>{format(line.amount)}</td></tr> })
         .collect_view();
     let tax = quote
         .tax
         .iter()
         .map(|tax| {
-            let label = if tax.included { ["Includes ", &tax.label].concat() } else { tax.label.clone() };
+            let rate = intl::percent(tax.rate_bp, session.locale.get_value().as_deref());
+            let msg = if tax.included { Msg::TaxIncluded } else { Msg::TaxAdded };
+            let label = session.t_with(msg, &[("rate", &rate)]);
             html! { <tr class="m-tax"><th scope="row">{label}</th><td>{format(tax.amount)}</td></tr> }
         })
         .collect_view();
@@ -35,7 +39,7 @@ pub fn OrderSummary(
         <table class="m-summary">
             <caption class="m-visually-hidden">{caption}</caption>
             <tbody>{lines}{tax}</tbody>
-            <tfoot><tr><th scope="row">"Total"</th><td data-testid="total">{format(quote.total)}</td></tr></tfoot>
+            <tfoot><tr><th scope="row">{session.t(Msg::Total)}</th><td data-testid="total">{format(quote.total)}</td></tr></tfoot>
         </table>
     }
 }

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 use momentum_core::checkout::Payment;
+use momentum_core::i18n::Msg;
 
 use crate::intl;
 use crate::session::{money, Session};
@@ -19,12 +20,15 @@ pub fn PayButton(
             session.locale.get_value().as_deref(),
         ))
     };
-    let status = move || match session.payment.get() {
-        Payment::Submitting { .. } => Some("Processing your payment…"),
-        Payment::Authenticating { .. } => Some("Waiting for your bank to confirm…"),
-        Payment::Processing { .. } => Some("Your bank is processing the payment…"),
-        Payment::Checking { .. } => Some("Checking your payment… You will not be charged twice."),
-        _ => None,
+    let status = move || {
+        let msg = match session.payment.get() {
+            Payment::Submitting { .. } => Msg::StatusSubmitting,
+            Payment::Authenticating { .. } => Msg::StatusAuthenticating,
+            Payment::Processing { .. } => Msg::StatusProcessing,
+            Payment::Checking { .. } => Msg::StatusChecking,
+            _ => return None,
+        };
+        Some(session.t(msg))
     };
     let gave_up = move || {
         session
@@ -35,17 +39,18 @@ pub fn PayButton(
         <button
             type="button"
             class="m-button m-pay"
+            part="button pay-button"
             aria-disabled=move || (session.payment.with(|p| p.is_busy()) || session.blocked.with(Option::is_some)).to_string()
             on:click=move |ev| { session.pay(ev.is_trusted()); }
         >
             {move || match total() {
-                Some(total) => ["Pay ", &total].concat(),
-                None => "Pay".into(),
+                Some(total) => session.t_with(Msg::Pay, &[("total", &total)]),
+                None => session.t(Msg::PayNoTotal),
             }}
         </button>
         <p class="m-status" role="status">{status}</p>
         <Show when=gave_up>
-            <button type="button" class="m-button m-secondary" on:click=move |_| session.check_again()>"Check again"</button>
+            <button type="button" class="m-button m-secondary" part="button secondary-button" on:click=move |_| session.check_again()>{session.t(Msg::CheckAgain)}</button>
         </Show>
     }
 }

@@ -1,6 +1,8 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
+use momentum_core::i18n::Msg;
+
 use crate::session::Session;
 
 /// Where the page's payment provider mounts its own card fields. The widget never reads them; it
@@ -14,7 +16,7 @@ pub fn PaymentField(
     container.on_load(move |element| session.attach_payment(element.into()));
     html! {
         <fieldset class="m-payment" aria-describedby="m-payment-error">
-            <legend>"Payment"</legend>
+            <legend>{session.t(Msg::PaymentLegend)}</legend>
             <div node_ref=container class="m-payment-fields"></div>
             <p id="m-payment-error" class="m-field-error" role="alert">{move || session.payment_error.get()}</p>
         </fieldset>

@@ -31,8 +31,8 @@ pub fn ProductSummary(
     };
     html! {
         <header class="m-product">
-            <h2 id="m-product-name" class="m-title">{label}</h2>
-            <p class="m-muted">{description}</p>
+            <h2 id="m-product-name" class="m-title" part="heading" dir="auto">{label}</h2>
+            <p class="m-muted" dir="auto">{description}</p>
             <p class="m-price" data-testid="product-price">{price}</p>
         </header>
     }

@@ -1,5 +1,6 @@
 use leptos::html::H2;
 use leptos::prelude::*;
+use momentum_core::i18n::Msg;
 
 use crate::intl;
 use crate::session::{money, Session};
@@ -26,18 +27,26 @@ pub fn Receipt(
             .iter()
             .map(|charge| {
                 let amount = intl::format(money(currency, charge.amount), locale.as_deref());
-                html! { <li>{amount} " charged to " {charge.card.clone()}</li> }
+                let text = session.t_with(
+                    Msg::ChargedTo,
+                    &[("amount", &amount), ("card", &charge.card)],
+                );
+                html! { <li>{text}</li> }
             })
             .collect_view();
+        let items = u32::try_from(receipt.money.lines.len()).unwrap_or(u32::MAX);
+        let items = session.texts().count(Msg::ReceiptItems, items);
+        let sent = session.t_with(Msg::ReceiptSent, &[("email", &receipt.email)]);
         Some(html! {
-            <section class="m-card m-receipt" aria-labelledby="m-receipt-title">
-                <h2 id="m-receipt-title" class="m-title" tabindex="-1" node_ref=heading>"Thank you! Your order is confirmed."</h2>
-                <p class="m-muted"><OrderNumber order_id=receipt.order_id.clone()/></p>
+            <section class="m-card m-receipt" aria-labelledby="m-receipt-title" part="card receipt">
+                <h2 id="m-receipt-title" class="m-title" part="heading" tabindex="-1" node_ref=heading>{session.t(Msg::ReceiptTitle)}</h2>
+                <p class="m-muted"><OrderNumber label=session.t(Msg::OrderLabel) order_id=receipt.order_id.clone()/></p>
+                <p class="m-muted m-small" data-testid="receipt-items">{items}</p>
                 <p class="m-error-detail" role="status">{session.addon_note.get_untracked()}</p>
-                <OrderSummary quote=receipt.money.clone() currency locale=locale.clone() caption="Receipt"/>
-                <ul class="m-charges" aria-label="Charges">{charges}</ul>
-                <p class="m-muted m-small">"A receipt was sent to " {receipt.email.clone()} "."</p>
-                <p class="m-muted m-small">{receipt.refund_terms.clone()}</p>
+                <OrderSummary session quote=receipt.money.clone() currency caption=session.t(Msg::ReceiptCaption)/>
+                <ul class="m-charges" aria-label=session.t(Msg::Charges)>{charges}</ul>
+                <p class="m-muted m-small">{sent}</p>
+                <p class="m-muted m-small" dir="auto">{session.translate(&receipt.refund_terms)}</p>
             </section>
         })
     }

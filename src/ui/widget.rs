@@ -2,12 +2,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use momentum_core::embed::{EmbedConfig, EmbedError};
 use momentum_core::funnel::Stage;
+use momentum_core::i18n::Msg;
 use momentum_core::offer::OfferConfig;
 use wasm_bindgen::JsValue;
 
 use crate::host::{self, Host};
 use crate::lazy;
 use crate::session::Session;
+use crate::texts::{self, Texts};
 use crate::ui::checkout::Checkout;
 use crate::ui::error_notice::ErrorNotice;
 use crate::ui::lazy_view::LazyView;
@@ -33,17 +35,27 @@ pub fn Widget(
     fallback: Option<String>,
     /// The loader's checkout-start request: its URL and `fetch`'s promise.
     preload: Option<(String, js_sys::Promise)>,
+    /// The loader's request for the language file, and where the files are.
+    strings: texts::Preload,
 ) -> impl IntoView {
     let config = match config {
         Ok(config) => config,
         Err(error) => {
-            return html! { <ErrorNotice message=error.to_string() fallback/> }.into_any()
+            let texts = Texts::english();
+            return html! { <ErrorNotice texts message=error.to_string() fallback/> }.into_any();
         }
     };
+    let lang = texts::negotiate(config.locale.as_deref());
+    // What the loader's placeholder says, in the language it chose, until the widget's own words.
+    let placeholder = strings.placeholder.clone();
+    let strings = texts::request(lang, strings);
+    let texts = RwSignal::new_local(Texts::english());
     let state = RwSignal::new_local(Load::Loading);
     let country = host::buyer_country(config.locale.as_deref());
     spawn_local(async move {
-        match load_offer(&config, &country, preload).await {
+        let loaded = load_offer(&config, &country, preload).await;
+        let strings = texts::load(lang, strings).await;
+        match loaded {
             Ok((offer, quotes)) => {
                 for warning in momentum_core::advice::warnings(&offer) {
                     web_sys::console::warn_1(
@@ -58,6 +70,7 @@ pub fn Widget(
                     config.sticky,
                     offer,
                     country,
+                    strings,
                 );
                 session.use_quotes_from(&quotes);
                 session.resume().await;
@@ -65,15 +78,19 @@ pub fn Widget(
             }
             Err((code, field, message)) => {
                 host.report_error(&code, &message, field.as_deref());
+                texts.set(strings);
                 state.set(Load::Failed(message));
             }
         }
     });
     html! {
-        <div class="m-widget">
+        <div class="m-widget" lang=lang dir=if momentum_core::i18n::is_rtl(lang) { "rtl" } else { "ltr" }>
             {move || match state.get() {
                 // The loader's placeholder (src/loader.js): the same element, so nothing moves.
-                Load::Loading => html! { <p class="m-card m-skeleton" role="status">"Loading checkout…"</p> }.into_any(),
+                Load::Loading => {
+                    let text = placeholder.clone().unwrap_or_else(|| texts.with_untracked(|t| t.get(Msg::Loading)));
+                    html! { <p class="m-card m-skeleton" part="card" role="status">{text}</p> }.into_any()
+                }
                 Load::Ready(session) => {
                     let session = *session;
                     // A memo, so a card re-renders (and re-arms) only when the stage really changes.
@@ -86,7 +103,10 @@ pub fn Widget(
                         Some(Stage::Receipt) => html! { <Receipt session/> }.into_any(),
                     }).into_any()
                 }
-                Load::Failed(message) => html! { <ErrorNotice message fallback=fallback.clone()/> }.into_any(),
+                Load::Failed(message) => {
+                    let texts = texts.get_untracked();
+                    html! { <ErrorNotice texts message fallback=fallback.clone()/> }.into_any()
+                }
             }}
         </div>
     }

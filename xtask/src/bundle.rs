@@ -9,7 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use crate::{root, run, split};
+use crate::{locales, root, run, split};
 
 /// The loader, bundled with the glue and the CSS: the script tag's file.
 const LOADER: &str = "momentum.js";
@@ -34,35 +34,42 @@ pub fn build() -> Result<u64, String> {
         ],
     )?;
     let glue = format!("--alias:momentum-glue=./{}/momentum.js", split::OUT);
+    let (defines, languages) = locales::bundle(&root, &dist)?;
+    let defines: Vec<&str> = defines.iter().map(String::as_str).collect();
     run(
         "esbuild",
         &[
-            "src/loader.js",
-            "--bundle",
-            "--format=esm",
-            "--minify",
-            "--target=es2022",
-            "--log-level=warning",
-            // wasm-bindgen lists the split link module once per import in its imports object; both
-            // keys are the same module namespace, so the duplicate is harmless.
-            "--log-override:duplicate-object-key=silent",
-            &glue,
-            "--alias:momentum-style=./target/momentum.min.css",
-            "--loader:.css=text",
-            "--outfile=dist/momentum.js",
-        ],
+            &defines[..],
+            &[
+                "src/loader.js",
+                "--bundle",
+                "--format=esm",
+                "--minify",
+                "--target=es2022",
+                "--log-level=warning",
+                // wasm-bindgen lists the split link module once per import in its imports object; both
+                // keys are the same module namespace, so the duplicate is harmless.
+                "--log-override:duplicate-object-key=silent",
+                &glue,
+                "--alias:momentum-style=./target/momentum.min.css",
+                "--loader:.css=text",
+                "--outfile=dist/momentum.js",
+            ],
+        ]
+        .concat(),
     )?;
-    let mut chunks = Vec::new();
+    let mut shipped = Vec::new();
     for module in std::iter::once(&modules.main).chain(&modules.chunks) {
         let name = module
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         copy(module, &dist.join(&name))?;
-        chunks.push(name);
+        shipped.push(name);
     }
     copy(&root.join("index.html"), &dist.join("index.html"))?;
-    report(&dist, &chunks)
+    shipped.extend(languages);
+    report(&dist, &shipped)
 }
 
 fn copy(from: &Path, to: &Path) -> Result<(), String> {
@@ -74,10 +81,10 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
 /// Prints raw/gzip/brotli per shipped file, for the critical path (the loader and the main module,
 /// all a shopper downloads before the checkout is interactive) and in total; writes the compressed
 /// variants and target/size-report.json; then applies the ratchet to every one of those figures.
-fn report(dist: &Path, wasm: &[String]) -> Result<u64, String> {
+fn report(dist: &Path, files: &[String]) -> Result<u64, String> {
     println!("\nShipped files (bytes)       raw       gzip     brotli");
     let names: Vec<&str> = std::iter::once(LOADER)
-        .chain(wasm.iter().map(String::as_str))
+        .chain(files.iter().map(String::as_str))
         .collect();
     let mut rows = Vec::new();
     for name in names {

@@ -3,6 +3,7 @@
 
 mod bundle;
 mod contract;
+mod locales;
 mod postgres;
 mod split;
 mod tools;
