@@ -180,3 +180,16 @@ test('the pseudo-locale (~40 % longer, accented) fits 320 px with 44 px targets'
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
   await new Checkout(page).expectTouchTargets();
 });
+
+test('the loader and the widget choose the same language (one source: core’s negotiation)', async ({ page }) => {
+  const cases: [string, string][] = [['pt-PT', 'pt-BR'], ['iw-IL', 'he'], ['zh-CN', 'en'], ['de-AT', 'de'], ['SV', 'sv'], ['en-XA', 'en-XA']];
+  for (const [asked, lang] of cases) {
+    const files = languageRequests(page);
+    await page.goto(hostPage({ locale: asked }));
+    await expect(widgetRoot(page), asked).toHaveAttribute('lang', lang);
+    await expect(page.locator('momentum-checkout').locator('.m-root')).toHaveAttribute('lang', lang);
+    await expect(page.locator('momentum-checkout').locator('.m-pay')).toBeVisible();
+    expect(files, asked).toEqual(lang === 'en' ? [] : [`/locales/${lang}.json`]);
+    page.removeAllListeners('request');
+  }
+});

@@ -157,3 +157,16 @@ fn every_language_has_every_key_with_its_placeholders() {
         }
     }
 }
+
+#[test]
+fn the_docs_list_every_message() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/i18n.md");
+    let docs = std::fs::read_to_string(path).expect("docs/i18n.md");
+    for msg in Msg::ALL {
+        assert!(
+            docs.contains(&format!("| `{}` |", msg.key())),
+            "docs/i18n.md lacks `{}`",
+            msg.key()
+        );
+    }
+}
