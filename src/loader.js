@@ -12,7 +12,7 @@ const SETTINGS = ['offer', 'api', 'fallback', 'locale', 'config', 'sticky', 'the
 /* global MOMENTUM_LANGUAGES, MOMENTUM_LOADER_TEXTS */
 const LANGUAGES = MOMENTUM_LANGUAGES;
 const PSEUDO = 'en-XA';
-const RTL = ['ar', 'he', 'fa', 'ur'];
+const RTL = ['ar', 'he', 'fa', 'ur']; // as core's i18n::is_rtl
 const w = window;
 const doc = document;
 const here = stripQuery(import.meta.url);
@@ -91,7 +91,7 @@ function skeleton(text) {
 }
 
 function fail(el, code, message) {
-  const [, title_text, link_text] = texts(el.momentumLang);
+  const [, titleText, linkText] = texts(el.momentumLang);
   console.error('[momentum] ' + message);
   const root = el.momentumRoot;
   const box = doc.createElement('div');
@@ -100,7 +100,7 @@ function fail(el, code, message) {
   box.setAttribute('role', 'alert');
   const title = doc.createElement('p');
   title.className = 'm-error-title';
-  title.textContent = title_text;
+  title.textContent = titleText;
   const detail = doc.createElement('p');
   detail.className = 'm-error-detail';
   detail.textContent = message;
@@ -110,7 +110,7 @@ function fail(el, code, message) {
     const link = doc.createElement('a');
     link.className = 'm-button';
     link.href = href;
-    link.textContent = link_text;
+    link.textContent = linkText;
     box.append(link);
   }
   root.replaceChildren(box);

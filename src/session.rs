@@ -932,6 +932,18 @@ fn offer_state(offers: &JsValue, kind: &str) -> OfferState {
     }
 }
 
+/// The status line under a button while its payment is in progress; `submitting` says what is
+/// being sent (the purchase, or an add-on).
+pub fn status_line(payment: &Payment, submitting: Msg) -> Option<Msg> {
+    Some(match payment {
+        Payment::Submitting { .. } => submitting,
+        Payment::Authenticating { .. } => Msg::StatusAuthenticating,
+        Payment::Processing { .. } => Msg::StatusProcessing,
+        Payment::Checking { .. } => Msg::StatusChecking,
+        _ => return None,
+    })
+}
+
 /// Money in the session's currency.
 pub fn money(currency: Currency, minor: i64) -> Money {
     Money::new(minor, currency)

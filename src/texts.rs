@@ -72,7 +72,8 @@ impl Texts {
         i18n::fill(&self.get(msg), args)
     }
 
-    /// The plural message `msg` for `count`, with `{count}` and `args` filled in.
+    /// The plural message `msg` for `count`, its form chosen by `Intl.PluralRules` and `{count}`
+    /// filled in.
     pub fn count(&self, msg: Msg, count: u32) -> String {
         let lang = Array::of1(&self.0.lang.into());
         let category = Intl::PluralRules::new(&lang, &Object::new())

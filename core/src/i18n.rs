@@ -128,7 +128,7 @@ messages! {
     Declined = "declined" => "The payment was declined.",
     CardDeclined = "card_declined" => "Your card was declined.",
     InsufficientFunds = "insufficient_funds" => "Your card has insufficient funds.",
-    AuthenticationFailed = "authentication_failed" => "Your bank could not confirm the payment.",
+    AuthenticationFailed = "authentication_failed" => "Your bank could not authenticate this payment.",
     PriceChanged = "price_changed" => "The price has changed since it was shown. Check the new total, then pay again.",
     /// After the primary payment, above the add-on card.
     PaymentReceived = "payment_received" => "✓ Payment received",

@@ -82,6 +82,7 @@ test('a language file that cannot be fetched leaves a working checkout in Englis
   const checkout = new Checkout(page);
   await expect(checkout.email).toBeVisible();
   await expect(checkout.pay).toBeEnabled();
+  await expect(widgetRoot(page)).toHaveAttribute('lang', 'en');
   await expect.poll(() => eventTypes(page)).toContain('momentum:ready');
 });
 

@@ -7,7 +7,7 @@ use momentum_core::i18n::Msg;
 use std::time::Duration;
 
 use crate::intl;
-use crate::session::{money, Session};
+use crate::session::{money, status_line, Session};
 use crate::ui::challenge::Challenge;
 use crate::ui::order_number::OrderNumber;
 
@@ -75,13 +75,10 @@ pub fn AddonCard(
 
     let busy = move || session.addon.with(Payment::is_busy) || session.declining.get();
     let status = move || {
-        let msg = match session.addon.get() {
-            Payment::Submitting { .. } => Msg::AddonSubmitting,
-            Payment::Authenticating { .. } => Msg::StatusAuthenticating,
-            Payment::Processing { .. } => Msg::StatusProcessing,
-            Payment::Checking { .. } => Msg::StatusChecking,
-            _ => session.declining.get().then_some(Msg::OneMoment)?,
-        };
+        let msg = session
+            .addon
+            .with(|p| status_line(p, Msg::AddonSubmitting))
+            .or_else(|| session.declining.get().then_some(Msg::OneMoment))?;
         Some(session.t(msg))
     };
     let gave_up = move || {

@@ -3,7 +3,7 @@ use momentum_core::checkout::Payment;
 use momentum_core::i18n::Msg;
 
 use crate::intl;
-use crate::session::{money, Session};
+use crate::session::{money, status_line, Session};
 
 /// The Pay button with the exact total. It reacts to trusted clicks only, and only when no attempt
 /// is in progress; the status line under it says what is happening while it is busy.
@@ -21,13 +21,9 @@ pub fn PayButton(
         ))
     };
     let status = move || {
-        let msg = match session.payment.get() {
-            Payment::Submitting { .. } => Msg::StatusSubmitting,
-            Payment::Authenticating { .. } => Msg::StatusAuthenticating,
-            Payment::Processing { .. } => Msg::StatusProcessing,
-            Payment::Checking { .. } => Msg::StatusChecking,
-            _ => return None,
-        };
+        let msg = session
+            .payment
+            .with(|p| status_line(p, Msg::StatusSubmitting))?;
         Some(session.t(msg))
     };
     let gave_up = move || {

@@ -50,11 +50,14 @@ pub fn Widget(
     let placeholder = strings.placeholder.clone();
     let strings = texts::request(lang, strings);
     let texts = RwSignal::new_local(Texts::english());
+    // The language shown: the one chosen, until its file turns out to be unavailable (then English).
+    let shown = RwSignal::new(lang);
     let state = RwSignal::new_local(Load::Loading);
     let country = host::buyer_country(config.locale.as_deref());
     spawn_local(async move {
         let loaded = load_offer(&config, &country, preload).await;
         let strings = texts::load(lang, strings).await;
+        shown.set(strings.lang());
         match loaded {
             Ok((offer, quotes)) => {
                 for warning in momentum_core::advice::warnings(&offer) {
@@ -84,7 +87,11 @@ pub fn Widget(
         }
     });
     html! {
-        <div class="m-widget" lang=lang dir=if momentum_core::i18n::is_rtl(lang) { "rtl" } else { "ltr" }>
+        <div
+            class="m-widget"
+            lang=move || shown.get()
+            dir=move || if momentum_core::i18n::is_rtl(shown.get()) { "rtl" } else { "ltr" }
+        >
             {move || match state.get() {
                 // The loader's placeholder (src/loader.js): the same element, so nothing moves.
                 Load::Loading => {
