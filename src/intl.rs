@@ -16,19 +16,45 @@ fn locales(locale: Option<&str>) -> Array {
     locales
 }
 
+/// The page's formatters, by (locale, currency), kept on the loader's registry (`__momentum`).
+fn formats() -> JsValue {
+    let registry = js::get(&js_sys::global(), "__momentum");
+    let formats = js::get(&registry, "formats");
+    if formats.is_object() {
+        return formats;
+    }
+    let formats = Object::new();
+    if let Some(registry) = registry.dyn_ref::<Object>() {
+        js::set(registry, "formats", formats.clone().into());
+    }
+    formats.into()
+}
+
 /// Formats `money` for `locale` (the browser's language when `None`).
 pub fn format(money: Money, locale: Option<&str>) -> String {
-    let locales = locales(locale);
-    let digits = JsValue::from(money.currency().exponent());
-    let options = js::object(&[
-        ("style", "currency".into()),
-        ("currency", money.currency().code().into()),
-        ("minimumFractionDigits", digits.clone()),
-        ("maximumFractionDigits", digits),
-    ]);
+    let code = money.currency().code();
+    // One formatter per (locale, currency), kept in a plain object: constructing one costs ~70 µs
+    // (~0.3 ms on a slow phone), formatting with it under 1 µs, and every bump toggle reformats
+    // the summary, the total and the Pay button.
+    let key = [locale.unwrap_or_default(), " ", code].concat();
+    let formats = formats();
+    let cached = js::get(&formats, &key);
+    let formatter: Intl::NumberFormat = if cached.is_object() {
+        cached.unchecked_into()
+    } else {
+        let digits = JsValue::from(money.currency().exponent());
+        let options = js::object(&[
+            ("style", "currency".into()),
+            ("currency", code.into()),
+            ("minimumFractionDigits", digits.clone()),
+            ("maximumFractionDigits", digits),
+        ]);
+        let formatter = Intl::NumberFormat::new(&locales(locale), &options);
+        js::set(formats.unchecked_ref(), &key, formatter.clone().into());
+        formatter
+    };
     // A decimal string, not a float: Intl formats it exactly, however large the amount.
     let amount = money.to_decimal_string();
-    let formatter = Intl::NumberFormat::new(&locales, &options);
     formatter
         .format()
         .call1(&Object::new().into(), &amount.into())
@@ -37,19 +63,30 @@ pub fn format(money: Money, locale: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The country's name in `locale` (`DE` → "Germany"), or the code where Intl.DisplayNames is missing.
-pub fn country_name(code: &str, locale: Option<&str>) -> String {
+/// Each country's name in `locale` (`DE` → "Germany"), with its code; the code itself where
+/// Intl.DisplayNames is missing. One DisplayNames serves them all.
+pub fn country_names<'a>(
+    codes: impl Iterator<Item = &'a str>,
+    locale: Option<&str>,
+) -> Vec<(String, &'a str)> {
     let names = js::get(&js_sys::global(), "Intl");
     let constructor = js::get(&names, "DisplayNames");
     let options = js::object(&[("type", "region".into())]);
     let args = Array::of2(&locales(locale), &options);
-    js_sys::Reflect::construct(constructor.unchecked_ref::<js_sys::Function>(), &args)
-        .ok()
-        .and_then(|names| {
-            let of: js_sys::Function = js::get(&names, "of").dyn_into().ok()?;
-            of.call1(&names, &code.into()).ok()?.as_string()
+    let names =
+        js_sys::Reflect::construct(constructor.unchecked_ref::<js_sys::Function>(), &args).ok();
+    let of = names
+        .as_ref()
+        .and_then(|names| js::get(names, "of").dyn_into::<js_sys::Function>().ok());
+    codes
+        .map(|code| {
+            let name = names
+                .as_ref()
+                .zip(of.as_ref())
+                .and_then(|(names, of)| of.call1(names, &code.into()).ok()?.as_string());
+            (name.unwrap_or_else(|| code.to_owned()), code)
         })
-        .unwrap_or_else(|| code.to_owned())
+        .collect()
 }
 
 /// Sorts `items` by name as `lang` orders words (Intl.Collator: "Österreich" next to "Ostsee", not after "Z").

@@ -13,10 +13,7 @@ pub fn BuyerFields(
 ) -> impl IntoView {
     // Names and their order in the shopper's language, from Intl (no country list of our own).
     let lang = session.texts().lang();
-    let mut countries: Vec<(String, &str)> = COUNTRIES
-        .split(' ')
-        .map(|code| (intl::country_name(code, Some(lang)), code))
-        .collect();
+    let mut countries = intl::country_names(COUNTRIES.split(' '), Some(lang));
     intl::sort(&mut countries, lang);
     let selected = session.country.get_untracked();
     let options = countries

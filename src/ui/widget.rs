@@ -50,14 +50,15 @@ pub fn Widget(
     let placeholder = strings.placeholder.clone();
     let strings = texts::request(lang, strings);
     let texts = RwSignal::new_local(Texts::english());
-    // The language shown: the one chosen, until its file turns out to be unavailable (then English).
-    let shown = RwSignal::new(lang);
     let state = RwSignal::new_local(Load::Loading);
     let country = host::buyer_country(config.locale.as_deref());
     spawn_local(async move {
         let loaded = load_offer(&config, &country, preload).await;
         let strings = texts::load(lang, strings).await;
-        shown.set(strings.lang());
+        if strings.lang() != lang {
+            // Its file was unavailable: the words are English, and screen readers must know.
+            speak_english(&host);
+        }
         match loaded {
             Ok((offer, quotes)) => {
                 for warning in momentum_core::advice::warnings(&offer) {
@@ -89,8 +90,8 @@ pub fn Widget(
     html! {
         <div
             class="m-widget"
-            lang=move || shown.get()
-            dir=move || if momentum_core::i18n::is_rtl(shown.get()) { "rtl" } else { "ltr" }
+            lang=lang
+            dir=if momentum_core::i18n::is_rtl(lang) { "rtl" } else { "ltr" }
         >
             {move || match state.get() {
                 // The loader's placeholder (src/loader.js): the same element, so nothing moves.
@@ -118,6 +119,16 @@ pub fn Widget(
         </div>
     }
     .into_any()
+}
+
+/// Marks the widget's content as English, left to right (set once, on a rare path: a reactive
+/// attribute would cost every shopper more code).
+fn speak_english(host: &Host) {
+    let root = host.element().shadow_root();
+    if let Some(widget) = root.and_then(|r| r.query_selector(".m-widget").ok().flatten()) {
+        let _ = widget.set_attribute("lang", "en");
+        let _ = widget.set_attribute("dir", "ltr");
+    }
 }
 
 /// (event code: ours, or the backend's own stable code; attribute or config field at fault;
