@@ -76,7 +76,7 @@ test('forced colours (Windows high contrast): every control keeps a visible edge
   }
 });
 
-test('::part() names restyle the documented pieces without breaking the layout', async ({ page }) => {
+test('::part() names restyle the documented pieces without breaking the layout; a brand passes axe too', async ({ page, axe }) => {
   await page.goto('/brand.html?offer=creator-course');
   const checkout = new Checkout(page);
   await expect(checkout.pay).toBeEnabled();
@@ -92,6 +92,7 @@ test('::part() names restyle the documented pieces without breaking the layout',
     expect(readme, part).toContain(`\`${part}\``);
   }
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(page.viewportSize()!.width);
+  expect(await axe()).toEqual([]);
 });
 
 test.describe('the README’s themed examples', () => {
