@@ -61,7 +61,7 @@ pub struct Localstripe {
 impl Localstripe {
     pub fn start() -> Localstripe {
         let port = free_port();
-        let child = Command::new(localstripe_bin())
+        let mut child = Command::new(localstripe_bin())
             .args(["--port", &port.to_string(), "--from-scratch"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -69,8 +69,13 @@ impl Localstripe {
             .expect("start localstripe");
         let base = format!("http://127.0.0.1:{port}");
         let http = client();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Generous: the stripe tests start one localstripe (Python, seconds of imports) each, in
+        // parallel, on a machine that may be compiling too; 30 s was seen to run out.
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("localstripe exited before it answered: {status}");
+            }
             let up = http
                 .get(format!("{base}/js.stripe.com/v3/"))
                 .send()
