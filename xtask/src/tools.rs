@@ -53,12 +53,18 @@ pub fn ensure_build_tools() -> Result<(), String> {
     Ok(())
 }
 
-/// Debian's chromium and chromedriver, for the wasm tests and Playwright.
+/// Debian's chromium and chromedriver, for the wasm tests and Playwright, and the DejaVu fonts the
+/// committed screenshots were taken with (their Arabic and Hebrew glyphs among them).
 pub fn ensure_browser() -> Result<(), String> {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+    let present = [
+        "/usr/bin/chromium",
+        "/usr/bin/chromedriver",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    ];
+    if present.iter().all(|path| Path::new(path).exists()) {
         return Ok(());
     }
-    apt_install(&["chromium", "chromium-driver"])
+    apt_install(&["chromium", "chromium-driver", "fonts-dejavu-core"])
 }
 
 /// `true` when running as root.
