@@ -165,8 +165,7 @@ impl Fields {
     }
 
     /// The entries of a field that is an object with keys of the creator's choosing (none when
-    /// absent; `null` is a wrong type, as it is for serde's maps), each as (key, a reader of the
-    /// entry's parent).
+    /// absent; `null` is a wrong type, as it is for serde's maps), each as (key, value).
     fn entries(&self, key: &str) -> Result<Vec<(String, JsValue)>> {
         let Some(value) = self.get(key) else {
             return Ok(Vec::new());
@@ -188,14 +187,17 @@ impl Fields {
 
     /// An object of texts with any keys, empty when absent.
     pub fn text_map(&self, key: &str) -> Result<Vec<(String, String)>> {
-        let at = Fields {
-            value: JsValue::UNDEFINED,
-            path: join(&self.path, key),
-            config: self.config,
-        };
+        let path = join(&self.path, key);
         self.entries(key)?
             .into_iter()
-            .map(|(k, v)| Ok((k.clone(), at.text(&k, v)?)))
+            .map(|(k, v)| match v.as_string() {
+                Some(text) => Ok((k, text)),
+                None => Err(FieldError::new(
+                    join(&path, &k),
+                    "invalid_field",
+                    "must be text",
+                )),
+            })
             .collect()
     }
 

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use momentum_core::api::{card_label, is_plausible_email, OfferAnswers, OfferState};
+use momentum_core::api::{is_plausible_email, OfferAnswers};
 use momentum_core::checkout::{Outcome, Payment};
 use momentum_core::embed::Sticky;
 use momentum_core::funnel::Stage;
@@ -18,7 +18,6 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::MessageEvent;
 
 use crate::api_client::{self, ApiError, Call};
-use crate::decode;
 use crate::funnel_log::FunnelLog;
 use crate::host::{self, Host};
 use crate::js;
@@ -26,6 +25,9 @@ use crate::texts::Texts;
 use momentum_core::i18n::{self, Msg};
 
 mod addons;
+mod answers;
+
+use answers::{outcome, read_quotes, Unreadable};
 
 /// Waits before asking again for quotes that failed (they are read-only, so retrying is safe).
 const QUOTE_RETRY_MS: [u32; 2] = [500, 1_500];
@@ -385,7 +387,7 @@ impl Session {
     }
 
     /// Both quotes, or what to tell the shopper and the `quote_failed` event's message.
-    async fn fetch_quotes(&self, country: &str, exit_offer: bool) -> Result<Quotes, (Msg, String)> {
+    async fn fetch_quotes(&self, country: &str, exit_offer: bool) -> Result<Quotes, Unreadable> {
         let body = js::object(&[
             ("offer_id", self.offer_id().into()),
             ("variant", self.variant_json()),
@@ -401,17 +403,8 @@ impl Session {
             bearer: None,
         })
         .await;
-        let json = answer.map_err(|e| {
-            let shopper = i18n::for_code(e.code()).unwrap_or(Msg::ServerError);
-            (shopper, e.message())
-        })?;
-        read_quotes(&json, country, exit_offer).map_err(|message| {
-            let shopper = match message == mismatch() {
-                true => Msg::TotalsMismatch,
-                false => Msg::ServerError,
-            };
-            (shopper, message)
-        })
+        let json = answer.map_err(|e| answers::failed(&e))?;
+        read_quotes(&json, country, exit_offer)
     }
 
     /// The quotes on screen price the cart as it would be ordered (country, exit-offer discount).
@@ -794,141 +787,6 @@ impl Session {
             field,
             Some(order_id),
         )
-    }
-}
-
-/// An answer's JSON, or what its failure means for a charge: unknown (ask again, same key) or a
-/// definite refusal.
-fn answer_json(answer: Result<JsValue, ApiError>) -> Result<JsValue, Outcome> {
-    answer.map_err(|error| match error.outcome_unknown() {
-        true => Outcome::Unknown,
-        false => Outcome::Rejected {
-            code: error.code().to_owned(),
-            message: error.message(),
-        },
-    })
-}
-
-/// Maps a create-order / order-status / confirm / add-on answer onto the state machine.
-/// Confirm and add-on answers carry no `order_id`: `known_order` fills it in.
-fn outcome(
-    answer: Result<JsValue, ApiError>,
-    status_field: &str,
-    known_order: Option<&str>,
-) -> Outcome {
-    let json = match answer_json(answer) {
-        Ok(json) => json,
-        Err(outcome) => return outcome,
-    };
-    let order_id = js::get_string(&json, "order_id")
-        .or_else(|| known_order.map(str::to_owned))
-        .unwrap_or_default();
-    let decline = js::get(&json, "decline");
-    match js::get_string(&json, status_field).as_deref() {
-        Some("paid" | "succeeded" | "already_applied") => Outcome::Paid { order_id },
-        Some("processing") => Outcome::Processing { order_id },
-        Some("requires_action") => match js::get_string(&js::get(&json, "next_action"), "url") {
-            Some(url) => Outcome::RequiresAction { order_id, url },
-            None => Outcome::Unknown,
-        },
-        Some("declined") => Outcome::Declined {
-            code: js::get_string(&decline, "code").unwrap_or_else(|| "declined".into()),
-            message: js::get_string(&decline, "message")
-                .unwrap_or_else(|| "The payment was declined.".into()),
-        },
-        _ => Outcome::Unknown,
-    }
-}
-
-fn read_quotes(json: &JsValue, country: &str, exit_offer: bool) -> Result<Quotes, String> {
-    let code = js::get_string(json, "currency").unwrap_or_default();
-    let currency =
-        Currency::from_code(&code).map_err(|_| ["quote: unknown currency ", &code].concat())?;
-    let tax_mode = js::get_string(json, "tax_mode")
-        .and_then(|m| TaxMode::parse(&m))
-        .ok_or("quote: missing tax_mode")?;
-    let read = |key: &str| {
-        decode::quote(&js::get(json, key), key)
-            .map_err(|e| ["quote: ", &e.to_string()].concat())
-            .and_then(|q| {
-                if q.check(tax_mode) {
-                    Ok(q)
-                } else {
-                    Err(mismatch())
-                }
-            })
-    };
-    Ok(Quotes {
-        currency,
-        tax_mode,
-        without_bump: read("without_bump")?,
-        with_bump: read("with_bump")?,
-        country: country.to_owned(),
-        exit_offer,
-    })
-}
-
-fn mismatch() -> String {
-    "The order total does not equal the sum of its lines, so this purchase is blocked.".into()
-}
-
-fn read_receipt(json: &JsValue) -> Result<Receipt, String> {
-    let invalid = |what: &str| ["receipt: ", what].concat();
-    let code = js::get_string(json, "currency").unwrap_or_default();
-    let currency = Currency::from_code(&code).map_err(|_| invalid("unknown currency"))?;
-    let tax_mode = js::get_string(json, "tax_mode")
-        .and_then(|m| TaxMode::parse(&m))
-        .ok_or_else(|| invalid("missing tax_mode"))?;
-    let money = decode::quote(json, "receipt").map_err(|e| e.to_string())?;
-    if !money.check(tax_mode) {
-        return Err(mismatch());
-    }
-    let charges: Vec<ChargeLine> = js_sys::Array::from(&js::get(json, "charges"))
-        .iter()
-        .filter(|c| js::get_string(c, "status").as_deref() == Some("succeeded"))
-        .map(|c| {
-            let card = js::get(&c, "card");
-            ChargeLine {
-                kind: js::get_string(&c, "kind").unwrap_or_default(),
-                amount: js::get_integer(&c, "amount").unwrap_or(0),
-                card: card_label(
-                    &js::get_string(&card, "brand").unwrap_or_default(),
-                    &js::get_string(&card, "last4").unwrap_or_default(),
-                ),
-            }
-        })
-        .collect();
-    let offers = js::get(json, "offers");
-    let answers = OfferAnswers {
-        bump: js::get(&offers, "bump").as_bool().unwrap_or(false),
-        upsell: offer_state(&offers, "upsell"),
-        downsell: offer_state(&offers, "downsell"),
-    };
-    Ok(Receipt {
-        order_id: js::get_string(json, "order_id").ok_or_else(|| invalid("missing order_id"))?,
-        currency,
-        money,
-        card: charges.first().map(|c| c.card.clone()).unwrap_or_default(),
-        charges,
-        refund_terms: js::get_string(json, "refund_terms").unwrap_or_default(),
-        email: js::get_string(json, "email").unwrap_or_default(),
-        country: js::get_string(json, "country").unwrap_or_default(),
-        answers,
-    })
-}
-
-/// An add-on's state in the receipt's `offers`; anything unreadable counts as answered, so a
-/// garbled answer can never show an offer twice.
-fn offer_state(offers: &JsValue, kind: &str) -> OfferState {
-    match js::get_string(offers, kind).as_deref() {
-        Some("open") => OfferState::Open,
-        Some("pending") => OfferState::Pending,
-        Some("locked") => OfferState::Locked,
-        Some("accepted") => OfferState::Accepted,
-        Some("declined") => OfferState::Declined,
-        Some("failed") => OfferState::Failed,
-        Some("not_available") => OfferState::NotAvailable,
-        _ => OfferState::Closed,
     }
 }
 

@@ -11,7 +11,8 @@ use momentum_core::funnel::{self, Card, Stage};
 use momentum_core::i18n::Msg;
 use wasm_bindgen::JsValue;
 
-use super::{answer_json, offer_state, outcome, read_receipt, Receipt, Secrets, Session};
+use super::answers::{self, answer_json, offer_state, outcome, read_receipt};
+use super::{Receipt, Secrets, Session};
 use crate::api_client::{self, ApiError};
 use crate::host::{self, Host, Storage};
 use crate::js;
@@ -76,9 +77,9 @@ impl Session {
             }
             js::wait(delay).await;
             match self.order_call("", None, None).await {
-                Err(error) if error.outcome_unknown() => failure = Some(error.message()),
+                Err(error) if error.outcome_unknown() => failure = Some(answers::failed(&error)),
                 Err(error) => {
-                    failure = Some(error.message());
+                    failure = Some(answers::failed(&error));
                     break;
                 }
                 Ok(_) => {}
@@ -89,13 +90,13 @@ impl Session {
             .try_update_value(|s| s.receipt.take())
             .flatten();
         let receipt = json
-            .ok_or_else(|| failure.unwrap_or_default())
+            .ok_or_else(|| failure.unwrap_or((Msg::ServerError, String::new())))
             .and_then(|json| read_receipt(&json));
         match receipt {
             Ok(receipt) => Some(receipt),
-            Err(message) => {
-                self.report("receipt_invalid", &message);
-                self.blocked.set(Some(self.t(Msg::ServerError)));
+            Err((shopper, detail)) => {
+                self.report("receipt_invalid", &detail);
+                self.blocked.set(Some(self.t(shopper)));
                 None
             }
         }
