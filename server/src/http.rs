@@ -22,6 +22,7 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::admin::html::esc;
+use crate::body::{self, BodyError, BODY_TIMEOUT, MAX_BODY_BYTES};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Document, Strict};
 use crate::rate_limit::{self, RateLimiter};
@@ -29,13 +30,6 @@ use crate::service::{Reply, Service};
 use crate::static_files;
 use crate::test_gateway::{validate_card, TestGateway};
 use crate::util::now_secs;
-
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Time to receive a whole request body once its head has arrived: 64 KiB at ~2 KB/s, slower than
-/// any real link, so a client trickling a body cannot hold a connection for long.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Shared state of the handlers.
 pub struct AppState {
@@ -198,31 +192,26 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 pub(crate) async fn body_bytes(req: Request) -> ApiResult<Bytes> {
-    let read = tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(req, &()));
-    let Ok(read) = read.await else {
-        return Err(ApiError::new(
+    let (parts, body) = req.into_parts();
+    body::read(&parts.headers, body).await.map_err(|e| match e {
+        BodyError::TooLarge => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+        ),
+        BodyError::TimedOut => ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
             format!(
                 "the body did not arrive within {} s",
                 BODY_TIMEOUT.as_secs()
             ),
-        ));
-    };
-    read.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the body must be at most {MAX_BODY_BYTES} bytes"),
-            )
-        } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                "the body could not be read",
-            )
-        }
+        ),
+        BodyError::Unreadable => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "the body could not be read",
+        ),
     })
 }
 

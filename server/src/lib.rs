@@ -11,6 +11,7 @@
 //! from per-day cells, CSV exports.
 
 pub mod admin;
+pub mod body;
 pub mod db;
 pub mod error;
 pub mod gateway;

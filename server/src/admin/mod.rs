@@ -45,7 +45,7 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{AppState, BODY_TIMEOUT, MAX_BODY_BYTES};
+use crate::http::AppState;
 
 use html::{esc, Nav};
 use session::{Sessions, Signed};
@@ -326,13 +326,9 @@ pub fn query(req_uri: &axum::http::Uri) -> Form {
 }
 
 async fn read_form(req: Request) -> Result<Form, Response> {
-    let read = tokio::time::timeout(
-        BODY_TIMEOUT,
-        axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES),
-    )
-    .await;
-    match read {
-        Ok(Ok(bytes)) => Ok(Form::parse(&String::from_utf8_lossy(&bytes))),
+    let (parts, body) = req.into_parts();
+    match crate::body::read(&parts.headers, body).await {
+        Ok(bytes) => Ok(Form::parse(&String::from_utf8_lossy(&bytes))),
         _ => Err(html_response(
             StatusCode::BAD_REQUEST,
             html::page(
