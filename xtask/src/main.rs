@@ -3,6 +3,7 @@
 
 mod bundle;
 mod contract;
+mod dead_exports;
 mod locales;
 mod postgres;
 mod split;

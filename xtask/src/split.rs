@@ -1,6 +1,7 @@
 //! The release wasm pipeline that trunk cannot do (trunk-rs/trunk#1022): compile with the split
 //! points on and relocations kept, split the module at them (`wasm_split_cli_support`, the splitter
-//! Leptos' own tooling uses), run wasm-bindgen on the main module, then wasm-opt on every module.
+//! Leptos' own tooling uses), run wasm-bindgen on the main module, drop the exports nothing uses
+//! (`dead_exports.rs`), then wasm-opt on every module.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,7 @@ pub fn build() -> Result<Modules, String> {
         ],
     )?;
     let main = out.join("momentum_bg.wasm");
+    crate::dead_exports::drop(&main, &out.join("momentum.js"))?;
     let mut modules = Modules {
         main: main.clone(),
         chunks: split.split_modules,
@@ -81,23 +83,22 @@ pub fn build() -> Result<Modules, String> {
     Ok(modules)
 }
 
+/// What rustc's wasm32 target emits by default, for binaryen's tools (chunks carry no
+/// target_features section to read it from).
+pub const FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
 /// wasm-opt -Oz in place (binaryen from npm; Debian's miscompiles this glue).
 fn optimize(module: &Path) -> Result<(), String> {
     let path = module.to_string_lossy();
-    run(
-        "wasm-opt",
-        &[
-            "-Oz",
-            // What rustc's wasm32 target emits by default; chunks carry no target_features section.
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            &path,
-            "-o",
-            &path,
-        ],
-    )
+    let mut args = vec!["-Oz"];
+    args.extend(FEATURES);
+    args.extend([path.as_ref(), "-o", path.as_ref()]);
+    run("wasm-opt", &args)
 }
