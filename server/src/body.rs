@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::http::header::CONTENT_LENGTH;
-use axum::http::HeaderMap;
 use http_body_util::BodyExt;
 
 /// Largest accepted request body.
@@ -35,15 +35,16 @@ pub enum BodyError {
 }
 
 /// Reads a request body of at most [`MAX_BODY_BYTES`].
-pub async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, BodyError> {
-    let declared = headers
+pub async fn read(req: Request) -> Result<Bytes, BodyError> {
+    let declared = req
+        .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT_BYTES as u64) {
         return Err(BodyError::TooLarge);
     }
-    tokio::time::timeout(BODY_TIMEOUT, read_to_end(body))
+    tokio::time::timeout(BODY_TIMEOUT, read_to_end(req.into_body()))
         .await
         .unwrap_or(Err(BodyError::TimedOut))
 }

@@ -192,8 +192,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 pub(crate) async fn body_bytes(req: Request) -> ApiResult<Bytes> {
-    let (parts, body) = req.into_parts();
-    body::read(&parts.headers, body).await.map_err(|e| match e {
+    body::read(req).await.map_err(|e| match e {
         BodyError::TooLarge => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -721,6 +720,7 @@ pub fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
         .expose_headers([HeaderName::from_static(REPLAYED_HEADER)])
         .max_age(Duration::from_secs(600));
     let limiter = state.rate_limiter.clone();
+    // Bodies are read by `body::read`; this only bounds an extractor that would read one itself.
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Inside CORS, so that a browser can read a 429.
         .layer(axum::middleware::from_fn_with_state(

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -81,11 +80,16 @@ pub fn routes<S: Clone + Send + Sync + 'static>(site: Arc<StripeSite>) -> Router
         .with_state(site)
 }
 
-async fn webhook(State(site): Site, headers: HeaderMap, body: Bytes) -> Response {
-    let signature = headers
+async fn webhook(State(site): Site, req: Request) -> Response {
+    let signature = req
+        .headers()
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let body = match crate::http::body_bytes(req).await {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
     let answer = tokio::task::spawn_blocking(move || match &site.webhooks {
         Some(w) => w.receive(signature.as_deref(), &body, now_secs()),
         None => Err(ApiError::new(

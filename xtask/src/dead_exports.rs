@@ -15,7 +15,7 @@ use crate::run;
 const DEAD: &str = "intounderlying";
 
 /// Removes the dead exports from `module` (in place) and their classes from `glue`.
-pub fn drop(module: &Path, glue: &Path) -> Result<(), String> {
+pub fn remove(module: &Path, glue: &Path) -> Result<(), String> {
     let wasm = fs::read(module).map_err(|e| format!("{}: {e}", module.display()))?;
     let exports = exports(&wasm)?;
     let (dead, live): (Vec<&String>, Vec<&String>) =
@@ -73,11 +73,15 @@ fn exports(wasm: &[u8]) -> Result<Vec<String>, String> {
 /// The glue without the classes' definitions, their finalization registries, their
 /// `Symbol.dispose` lines and the stream-type enum only they read.
 fn strip_classes(js: &str) -> String {
+    let class_end: fn(&str) -> bool = |line| line == "}";
+    let statement_end: fn(&str) -> bool = |line| line.ends_with(';');
     let mut out = String::with_capacity(js.len());
-    let mut skipping: Option<&str> = None; // the line that ends the statement being skipped
+    // Inside a skipped class or statement: what its last line looks like.
+    let mut skipping: Option<fn(&str) -> bool> = None;
     for line in js.split_inclusive('\n') {
-        if let Some(end) = skipping {
-            if line.trim_end() == end || (end == ";" && line.trim_end().ends_with(';')) {
+        let trimmed = line.trim_end();
+        if let Some(ends) = skipping {
+            if ends(trimmed) {
                 skipping = None;
             }
             continue;
@@ -87,11 +91,9 @@ fn strip_classes(js: &str) -> String {
                 .is_some_and(|rest| rest.starts_with("IntoUnderlying"))
         };
         if dead("export class ") {
-            skipping = Some("}");
+            skipping = Some(class_end);
         } else if dead("const ") {
-            if !line.trim_end().ends_with(';') {
-                skipping = Some(";");
-            }
+            skipping = (!statement_end(trimmed)).then_some(statement_end);
         } else if !dead("if (Symbol.dispose) ")
             && !line.starts_with("const __wbindgen_enum_ReadableStreamType ")
         {

@@ -71,7 +71,7 @@ pub fn build() -> Result<Modules, String> {
         ],
     )?;
     let main = out.join("momentum_bg.wasm");
-    crate::dead_exports::drop(&main, &out.join("momentum.js"))?;
+    crate::dead_exports::remove(&main, &out.join("momentum.js"))?;
     let mut modules = Modules {
         main: main.clone(),
         chunks: split.split_modules,

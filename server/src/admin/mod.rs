@@ -326,8 +326,7 @@ pub fn query(req_uri: &axum::http::Uri) -> Form {
 }
 
 async fn read_form(req: Request) -> Result<Form, Response> {
-    let (parts, body) = req.into_parts();
-    match crate::body::read(&parts.headers, body).await {
+    match crate::body::read(req).await {
         Ok(bytes) => Ok(Form::parse(&String::from_utf8_lossy(&bytes))),
         _ => Err(html_response(
             StatusCode::BAD_REQUEST,
