@@ -66,6 +66,41 @@ test.describe('without data-locale', () => {
   });
 });
 
+test('country names in German order, from the DisplayNames and Collator the loader made while the wasm downloaded', async ({ page }) => {
+  await page.addInitScript(() => {
+    // What the page constructs, in order (the widget must reuse the loader's: src/intl.rs).
+    const made: Record<string, string[]> = {};
+    for (const name of ['DisplayNames', 'Collator'] as const) {
+      const Real = (Intl as any)[name];
+      (Intl as any)[name] = class extends Real {
+        constructor(locales: unknown, options?: unknown) {
+          super(locales, options);
+          (made[name] ??= []).push(String(locales));
+        }
+      };
+    }
+    (window as any).__intlMade = made;
+  });
+  const made = () => page.evaluate(() => structuredClone((window as any).__intlMade));
+  // The wasm is held back until the page is idle: by then the loader has made them.
+  let whileDownloading: unknown;
+  await page.route('**/momentum_bg.wasm', async (route) => {
+    await page.evaluate(() => new Promise((resolve) => requestIdleCallback(resolve))).catch(() => {});
+    whileDownloading = await made().catch(() => undefined);
+    await route.continue();
+  });
+  const de = strings('de');
+  await page.goto(hostPage({ locale: 'de-DE' }));
+  const widget = page.locator('momentum-checkout');
+  await expect(widget.getByRole('button', { name: new RegExp(de.pay.replace('{total}', '.+')) })).toBeEnabled();
+  expect(whileDownloading, 'made by the loader before the wasm arrived').toEqual({ DisplayNames: ['de'], Collator: ['de'] });
+  expect(await made(), 'the widget made none of its own').toEqual({ DisplayNames: ['de'], Collator: ['de'] });
+  const names = await widget.getByLabel(de.country_label).locator('option').allTextContents();
+  expect(names, 'every country core knows').toHaveLength(250);
+  expect(names).toContain('Österreich');
+  expect(names).toEqual([...names].sort(new Intl.Collator('de').compare));
+});
+
 test('English is built in: no language file is fetched', async ({ page, api }) => {
   const files = languageRequests(page);
   await page.goto(hostPage({ locale: 'en-GB' }));

@@ -14,8 +14,9 @@ use crate::run;
 /// What the dead exports' names contain (their wasm names are lowercase, the JS classes not).
 const DEAD: &str = "intounderlying";
 
-/// Removes the dead exports from `module` (in place) and their classes from `glue`.
-pub fn remove(module: &Path, glue: &Path) -> Result<(), String> {
+/// Removes the dead exports from `module` (in place; `keep_names` keeps its name section) and
+/// their classes from `glue`.
+pub fn remove(module: &Path, glue: &Path, keep_names: bool) -> Result<(), String> {
     let wasm = fs::read(module).map_err(|e| format!("{}: {e}", module.display()))?;
     let exports = exports(&wasm)?;
     let (dead, live): (Vec<&String>, Vec<&String>) =
@@ -41,6 +42,9 @@ pub fn remove(module: &Path, glue: &Path) -> Result<(), String> {
     let graph_path = graph_file.to_string_lossy();
     let mut args = vec![path.as_ref(), "--graph-file", graph_path.as_ref()];
     args.extend(crate::split::FEATURES);
+    if keep_names {
+        args.push("-g");
+    }
     args.extend(["-o", path.as_ref()]);
     run("wasm-metadce", &args)?;
 

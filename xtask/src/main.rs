@@ -23,7 +23,8 @@ const USAGE: &str = "usage: cargo xtask <command>
                     throwaway Postgres), wasm tests, size budget, benchmarks, Playwright
   test-postgres     only the server's tests, the conformance kit and the load generator on a
                     throwaway Postgres
-  build             build the release bundle into dist/ and print its sizes
+  build [--names]   build the release bundle into dist/ and print its sizes; --names keeps
+                    the wasm function names (for twiggy and browser profiles; no ratchet)
   conformance       lint docs/openapi.yaml and run momentum-conformance against the reference backend
   localstripe       install localstripe (the Stripe tests' fake Stripe) into target/ and print its path";
 
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
             .and_then(|()| contract::fresh_sqlite())
             .and_then(|db| contract::conformance(&db)),
         Some("test-postgres") => postgres_pass(),
-        Some("build") => tools::ensure_build_tools().and_then(|_| bundle::build().map(drop)),
+        Some("build") => build(&args[1..]),
         Some("localstripe") => {
             tools::ensure_localstripe().map(|_| println!("{}", tools::localstripe_bin().display()))
         }
@@ -49,6 +50,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn build(args: &[String]) -> Result<(), String> {
+    let keep_names = match args {
+        [] => false,
+        [flag] if flag == "--names" => true,
+        _ => return Err(USAGE.to_owned()),
+    };
+    tools::ensure_build_tools()?;
+    bundle::build(keep_names).map(drop)
 }
 
 /// The workspace root (xtask lives one level below it).
@@ -106,7 +117,7 @@ fn demo(args: &[String]) -> Result<(), String> {
         }
     };
     tools::ensure_build_tools()?;
-    bundle::build()?;
+    bundle::build(false)?;
     run(
         "cargo",
         &["build", "--profile", "host", "-p", "momentum-server"],
@@ -186,7 +197,7 @@ fn test() -> Result<(), String> {
     )?;
     run("cargo", &["test", "--workspace"])?;
     run("cargo", &["test", "-p", "momentum", "--target", wasm])?;
-    bundle::build()?;
+    bundle::build(false)?;
     run(
         "cargo",
         &[

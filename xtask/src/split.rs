@@ -18,8 +18,9 @@ pub struct Modules {
     pub chunks: Vec<PathBuf>,
 }
 
-/// Compiles, splits, binds and optimizes the widget; the glue is `OUT/momentum.js`.
-pub fn build() -> Result<Modules, String> {
+/// Compiles, splits, binds and optimizes the widget; the glue is `OUT/momentum.js`. With
+/// `keep_names`, every module keeps its function names (for twiggy and browser profiles).
+pub fn build(keep_names: bool) -> Result<Modules, String> {
     let root = root();
     // `momentum_split` turns on the split points (src/lazy.rs); the splitter needs the relocations.
     run_with(
@@ -55,30 +56,35 @@ pub fn build() -> Result<Modules, String> {
         options
     })
     .map_err(|e| format!("wasm split: {e:#}"))?;
+    let keep_debug: &[&str] = if keep_names { &["--keep-debug"] } else { &[] };
     run(
         "wasm-bindgen",
         &[
-            "--target",
-            "web",
-            "--no-typescript",
-            // The chunks link against the main module's own exports (memory, table, functions).
-            "--keep-lld-exports",
-            "--out-name",
-            "momentum",
-            "--out-dir",
-            OUT,
-            &unbound.to_string_lossy(),
-        ],
+            keep_debug,
+            &[
+                "--target",
+                "web",
+                "--no-typescript",
+                // The chunks link against the main module's own exports (memory, table, functions).
+                "--keep-lld-exports",
+                "--out-name",
+                "momentum",
+                "--out-dir",
+                OUT,
+                &unbound.to_string_lossy(),
+            ],
+        ]
+        .concat(),
     )?;
     let main = out.join("momentum_bg.wasm");
-    crate::dead_exports::remove(&main, &out.join("momentum.js"))?;
+    crate::dead_exports::remove(&main, &out.join("momentum.js"), keep_names)?;
     let mut modules = Modules {
         main: main.clone(),
         chunks: split.split_modules,
     };
     modules.chunks.sort();
     for module in std::iter::once(&modules.main).chain(&modules.chunks) {
-        optimize(module)?;
+        optimize(module, keep_names)?;
     }
     Ok(modules)
 }
@@ -94,10 +100,13 @@ pub const FEATURES: [&str; 6] = [
     "--enable-multivalue",
 ];
 
-/// wasm-opt -Oz in place (binaryen from npm; Debian's miscompiles this glue).
-fn optimize(module: &Path) -> Result<(), String> {
+/// wasm-opt -Oz in place (binaryen from npm; Debian's miscompiles this glue); `-g` keeps names.
+fn optimize(module: &Path, keep_names: bool) -> Result<(), String> {
     let path = module.to_string_lossy();
     let mut args = vec!["-Oz"];
+    if keep_names {
+        args.push("-g");
+    }
     args.extend(FEATURES);
     args.extend([path.as_ref(), "-o", path.as_ref()]);
     run("wasm-opt", &args)
