@@ -78,6 +78,9 @@ pub fn Widget(
                 );
                 session.use_quotes_from(&quotes);
                 session.resume().await;
+                // The checkout renders in a task of its own: reading the offer and rendering it
+                // in one would be the longest task of the page's load.
+                js::wait(0).await;
                 state.set(Load::Ready(Box::new(session)));
             }
             Err((code, field, message)) => {
