@@ -10,7 +10,7 @@
 //! (the wasm tests, a plain `cargo build`) have no chunks: the same functions resolve at once.
 
 use leptos::prelude::*;
-use momentum_core::api::AddonKind;
+use momentum_core::funnel::Stage;
 
 use crate::session::Session;
 use crate::ui::addon_card::AddonCard;
@@ -49,9 +49,16 @@ macro_rules! split_point {
 split_point!(
     offers,
     preload_addons,
-    /// The upsell or downsell card (and, reachable only from it, the add-on charge flow).
-    fn addon_card(session: Session, kind: AddonKind) -> Build {
-        Box::new(move || html! { <AddonCard session kind/> }.into_any())
+    /// The upsell or downsell card for `stage` (and, reachable only from it, the add-on flow:
+    /// announcing the offer, its charge, "No thanks").
+    fn addon_card(session: Session, stage: Stage) -> Build {
+        session.open_addon(stage);
+        Box::new(move || match stage {
+            Stage::Offer(kind) | Stage::Settling(kind) => {
+                html! { <AddonCard session kind/> }.into_any()
+            }
+            Stage::Receipt => ().into_any(),
+        })
     }
 );
 

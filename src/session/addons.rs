@@ -103,15 +103,25 @@ impl Session {
     }
 
     /// Shows what follows `receipt`: the open add-on's card, a charge in flight being settled, or
-    /// the receipt itself.
+    /// the receipt itself. The card's own chunk opens an add-on stage ([`Self::open_addon`]), so
+    /// the add-on flow's code is fetched with the card, not with the checkout.
     fn advance(&self, receipt: Receipt) {
         let stage = funnel::stage(&receipt.answers);
         self.receipt.set(Some(receipt));
         match stage {
+            Stage::Offer(_) | Stage::Settling(_) => self.stage.set(Some(stage)),
+            _ => self.show_receipt(),
+        }
+    }
+
+    /// The card for `stage` is about to show (run from the add-on chunk, once per stage): an
+    /// offer the config has is announced and kept for a reload, a charge in flight is settled,
+    /// and an add-on this shopper has no card for goes straight to the receipt.
+    pub fn open_addon(self, stage: Stage) {
+        match stage {
             Stage::Offer(kind) if self.card(kind).is_some() => {
                 self.addon.set(Payment::Idle);
                 self.save_order();
-                self.stage.set(Some(stage));
                 self.emit_addon(kind, "_offered", &[]);
             }
             Stage::Settling(kind) => {
@@ -120,7 +130,6 @@ impl Session {
                     key: String::new(),
                     order_id,
                 });
-                self.stage.set(Some(stage));
                 spawn_local(self.settle_addon(kind, String::new()));
             }
             _ => self.show_receipt(),

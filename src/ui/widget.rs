@@ -108,8 +108,8 @@ pub fn Widget(
                     let stage = Memo::new(move |_| session.stage.get());
                     (move || match stage.get() {
                         None => html! { <Checkout session/> }.into_any(),
-                        Some(Stage::Offer(kind) | Stage::Settling(kind)) => html! {
-                            <LazyView load=lazy::addon_card(session, kind) unavailable=move || session.addon_unavailable()/>
+                        Some(stage @ (Stage::Offer(_) | Stage::Settling(_))) => html! {
+                            <LazyView load=lazy::addon_card(session, stage) unavailable=move || session.addon_unavailable()/>
                         }.into_any(),
                         Some(Stage::Receipt) => html! { <Receipt session/> }.into_any(),
                     }).into_any()
