@@ -28,24 +28,28 @@ async function profiled<T>(cdp: CDPSession, run: () => Promise<T>): Promise<{ re
   return { result, profile };
 }
 
-/**
- * Self time per function (ms), the largest first, and the total sampled; only samples within
- * [from, to] (µs, the trace's clock, which the profile shares) when given.
- */
-function selfTimes(profile: Profile, from = -Infinity, to = Infinity) {
+/** Each sample within [from, to] (µs, the trace's clock, which the profile shares): its node, its ms. */
+function* samples(profile: Profile, from = -Infinity, to = Infinity) {
+  let at = profile.startTime;
+  for (const [i, id] of profile.samples.entries()) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at >= from && at <= to) yield { id, ms: delta / 1000 };
+  }
+}
+
+/** Self time per function (ms), the largest first, and the total sampled. */
+function selfTimes(profile: Profile, from?: number, to?: number) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const times = new Map<string, number>();
-  let at = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    at += profile.timeDeltas[i] ?? 0;
-    if (at < from || at > to) return;
+  for (const { id, ms } of samples(profile, from, to)) {
     const frame = byId.get(id)!.callFrame;
     const file = frame.url.split('/').pop() ?? '';
     // A minified script's functions are told apart by where they start (its one line's column).
     const where = file.endsWith('.js') ? `:${frame.columnNumber}` : '';
     const name = `${frame.functionName || '(anonymous)'}${file ? ` [${file}${where}]` : ''}`;
-    times.set(name, (times.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  });
+    times.set(name, (times.get(name) ?? 0) + ms);
+  }
   const idle = times.get('(idle)') ?? 0;
   times.delete('(idle)');
   const busy = [...times.values()].reduce((a, b) => a + b, 0);
@@ -53,23 +57,20 @@ function selfTimes(profile: Profile, from = -Infinity, to = Infinity) {
 }
 
 /** Time (ms) with each of the widget's own functions anywhere on the stack, the largest first. */
-function ownInclusive(profile: Profile, from = -Infinity, to = Infinity) {
+function ownInclusive(profile: Profile, from?: number, to?: number) {
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const times = new Map<string, number>();
-  let at = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    at += profile.timeDeltas[i] ?? 0;
-    if (at < from || at > to) return;
+  for (const { id, ms } of samples(profile, from, to)) {
     const seen = new Set<string>();
     for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
       // Without the hash, so a closure counts with its function.
       const name = byId.get(n)!.callFrame.functionName.replace(/::h[0-9a-f]{16}$/, '');
-      if (name.startsWith('momentum::') && !seen.has(name)) seen.add(name);
+      if (name.startsWith('momentum::')) seen.add(name);
     }
-    for (const name of seen) times.set(name, (times.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  });
+    for (const name of seen) times.set(name, (times.get(name) ?? 0) + ms);
+  }
   return [...times.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP);
 }
 
