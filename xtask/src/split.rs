@@ -23,6 +23,9 @@ pub struct Modules {
 pub fn build(keep_names: bool) -> Result<Modules, String> {
     let root = root();
     // `momentum_split` turns on the split points (src/lazy.rs); the splitter needs the relocations.
+    // `erase_components` has Leptos type-erase each component's view: its many nested view types
+    // compress worse than one erased type per component (main -2.0 KB, chunk -3.1 KB brotli).
+    let rustflags = "--cfg momentum_split --cfg erase_components -Clink-args=--emit-relocs";
     run_with(
         "cargo",
         &[
@@ -34,10 +37,7 @@ pub fn build(keep_names: bool) -> Result<Modules, String> {
             "--target",
             TARGET,
         ],
-        &[(
-            "RUSTFLAGS",
-            "--cfg momentum_split -Clink-args=--emit-relocs",
-        )],
+        &[("RUSTFLAGS", rustflags)],
     )?;
     let out = root.join(OUT);
     // Chunks of an earlier build must not linger into this release.
