@@ -123,8 +123,9 @@ pub fn start(
     let this = Rc::clone(&inner);
     *inner.tick.borrow_mut() = Some(Closure::new(move || {
         this.timer.set(None);
-        if this.sync_payment() {
-            let decision = this.detector.borrow_mut().tick(now());
+        let at = now();
+        if this.sync_payment(at) {
+            let decision = this.detector.borrow_mut().tick(at);
             this.handle(decision);
         }
     }));
@@ -164,15 +165,19 @@ pub fn remember_declined(offer_id: &str) {
 
 impl Inner {
     fn observe(self: &Rc<Self>, signal: Signal) {
-        if self.sync_payment() {
-            let decision = self.detector.borrow_mut().observe(now(), signal);
+        self.observe_at(now(), signal);
+    }
+
+    fn observe_at(self: &Rc<Self>, at: u64, signal: Signal) {
+        if self.sync_payment(at) {
+            let decision = self.detector.borrow_mut().observe(at, signal);
             self.handle(decision);
         }
     }
 
     /// Tells the detector what the payment did since the last look. `false` (and the watch
     /// stops) once the session is gone.
-    fn sync_payment(self: &Rc<Self>) -> bool {
+    fn sync_payment(self: &Rc<Self>, at: u64) -> bool {
         let Some((busy, paid)) = (self.payment)() else {
             self.stop();
             return false;
@@ -183,7 +188,7 @@ impl Inner {
             (false, false, true) => Signal::PaymentFinished,
             _ => return true,
         };
-        let decision = self.detector.borrow_mut().observe(now(), signal);
+        let decision = self.detector.borrow_mut().observe(at, signal);
         self.handle(decision);
         true
     }
@@ -331,10 +336,13 @@ impl Inner {
             .and_then(|w| w.document())
             .is_some_and(|d| d.hidden());
         if hidden {
+            // One clock reading for both: with `form_trip_ms: 0` a millisecond ticking over between
+            // them would make the field's focus look older than the hiding.
+            let at = now();
             if self.filling() || self.field_just_left.get() {
-                self.observe(Signal::CheckoutInteraction);
+                self.observe_at(at, Signal::CheckoutInteraction);
             }
-            self.observe(Signal::PageHidden);
+            self.observe_at(at, Signal::PageHidden);
         } else {
             self.observe(Signal::PageVisible);
         }
