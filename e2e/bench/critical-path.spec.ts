@@ -127,6 +127,18 @@ function instrument() {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) b.tasks.push({ at: e.startTime, duration: e.duration });
   }).observe({ type: 'longtask', buffered: true });
+  // A long task does not say whose it was; a long animation frame names each script run in it
+  // (its source, what invoked it), so the widget's own long work can be told from the page's.
+  b.scripts = [] as any[];
+  if (PerformanceObserver.supportedEntryTypes.includes('long-animation-frame')) {
+    new PerformanceObserver((list) => {
+      for (const frame of list.getEntries() as any[]) {
+        for (const x of frame.scripts ?? []) {
+          b.scripts.push({ at: x.startTime, duration: x.duration, source: x.sourceURL, invoker: x.invoker });
+        }
+      }
+    }).observe({ type: 'long-animation-frame', buffered: true });
+  }
   const poll = () => {
     const root = document.querySelector('momentum-checkout')?.shadowRoot;
     const total = root?.querySelector('[data-testid=total]')?.textContent?.trim() ?? '';
@@ -264,6 +276,7 @@ test('prints the critical path to an interactive checkout under mobile condition
   let floorPlan = '';
   const preflightMs: number[] = [];
   const longest: number[] = [];
+  const longestOwn: { ms: number; invoker: string }[] = [];
   let first: Pick<Run, 'cp' | 'before'> | undefined;
   let toggles: { samples: number[]; totals: string[] } | undefined;
 
@@ -300,6 +313,11 @@ test('prints the critical path to an interactive checkout under mobile condition
       count: shifts.length,
     });
     longest.push(Math.max(0, ...r.cp.tasks.filter((t: any) => t.at <= r.cp.tti).map((t: any) => t.duration)));
+    // The widget's scripts: the loader, its glue and the wasm they call, all from the bundle's origin.
+    const own = r.cp.scripts
+      .filter((x: any) => x.at <= r.cp.tti && x.source?.startsWith(API_ORIGIN))
+      .sort((a: any, b: any) => b.duration - a.duration);
+    longestOwn.push(own[0] ? { ms: own[0].duration, invoker: own[0].invoker } : { ms: 0, invoker: '' });
 
     // The floor of this run: loader (and what the host page itself references) first, then the rest.
     const loader = `${API_ORIGIN}/momentum.js`;
@@ -376,6 +394,10 @@ test('prints the critical path to an interactive checkout under mobile condition
         `by the widget once in place ${Math.max(...cls.map((c) => c.widget)).toFixed(4)}, by inserting it (the script tag's ` +
         `frame) ${Math.max(...cls.map((c) => c.insertion)).toFixed(4)} (worst run; ${Math.max(...cls.map((c) => c.count))} shift entries); ` +
         `longest task during load: median ${median(longest).toFixed(0)} ms (max ${Math.max(...longest).toFixed(0)} ms)`,
+      `  longest script run by the widget during load (Long Animation Frames, which list scripts of 5 ms or more in frames ` +
+        `over 50 ms; 0 = none): median ${median(longestOwn.map((x) => x.ms)).toFixed(0)} ms, ` +
+        `max ${Math.max(...longestOwn.map((x) => x.ms)).toFixed(0)} ms; per run: ` +
+        longestOwn.map((x) => `${x.ms.toFixed(0)}${x.invoker ? ` (${x.invoker})` : ''}`).join(', '),
       `  bump toggle -> total repainted (${TOGGLES} toggles): p50 ${pct(toggles!.samples, 0.5).toFixed(1)} ms, ` +
         `p95 ${pct(toggles!.samples, 0.95).toFixed(1)} ms`,
     ].join('\n'),
