@@ -79,17 +79,15 @@ function preload(settings) {
 // part of the widget's first render.
 function warmIntl(lang) {
   const cache = registry.intl || (registry.intl = {});
-  // One idle callback each: together they were the widget's longest task during load.
-  const warm = (kind, make) =>
-    (w.requestIdleCallback || setTimeout)(() => {
-      try {
-        cache[kind + ' ' + lang] ||= make();
-      } catch {
-        // A browser without it: the widget falls back as it would without this.
-      }
-    });
-  warm('DisplayNames', () => new Intl.DisplayNames([lang], { type: 'region' }));
-  warm('Collator', () => new Intl.Collator([lang]));
+  const make = () => {
+    try {
+      cache['DisplayNames ' + lang] ||= new Intl.DisplayNames([lang], { type: 'region' });
+      cache['Collator ' + lang] ||= new Intl.Collator([lang]);
+    } catch {
+      // A browser without them: the widget falls back as it would without this.
+    }
+  };
+  (w.requestIdleCallback || setTimeout)(make);
 }
 
 function settingsOf(el) {
